@@ -1,0 +1,131 @@
+// sipi: command line → Config → server. Wiring only.
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <vips/vips8>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "http/server.h"
+#include "lua/config_file.h"
+#include "source/decoder.h"
+
+namespace {
+
+using sipi::Config;
+
+// Flags whose values override the config file; env vars are read by CLI11 (flag > env).
+struct ServerFlags {
+  std::string config;
+  int port = 0;
+  int nthreads = -1;
+  std::string imgroot, docroot, wwwroute, loglevel, hostname, bind;
+  std::string pathprefix;
+  int drain_timeout = -1;
+  long long max_width = 0, max_height = 0, max_area = 0;
+};
+
+void add_server_options(CLI::App& cmd, ServerFlags& f) {
+  cmd.add_option("-c,--config", f.config, "Lua configuration file")->envname("SIPI_CONFIGFILE");
+  cmd.add_option("--serverport", f.port, "port to listen on (1..65535)")->envname("SIPI_SERVERPORT");
+  cmd.add_option("-t,--nthreads", f.nthreads, "worker threads for decoding (0 = one per core)")
+      ->envname("SIPI_NTHREADS");
+  cmd.add_option("--imgroot", f.imgroot, "image root directory")->envname("SIPI_IMGROOT");
+  cmd.add_option("--docroot", f.docroot, "static files root")->envname("SIPI_DOCROOT");
+  cmd.add_option("--wwwroute", f.wwwroute, "URL path of the static files")->envname("SIPI_WWWROUTE");
+  cmd.add_option("--pathprefix", f.pathprefix, "use the IIIF prefix as a sub-directory (true/false)")
+      ->envname("SIPI_PATHPREFIX");
+  cmd.add_option("--loglevel", f.loglevel, "DEBUG, INFO, WARNING or ERROR")->envname("SIPI_LOGLEVEL");
+  cmd.add_option("--hostname", f.hostname, "host name used when a request has no Host")->envname("SIPI_HOSTNAME");
+  cmd.add_option("--bind", f.bind, "address to listen on")->envname("SIPI_BIND_ADDRESS");
+  cmd.add_option("--drain-timeout", f.drain_timeout, "seconds to finish requests on SIGTERM")
+      ->envname("SIPI_DRAIN_TIMEOUT");
+  cmd.add_option("--max-width", f.max_width, "IIIF maxWidth")->envname("SIPI_MAX_WIDTH");
+  cmd.add_option("--max-height", f.max_height, "IIIF maxHeight")->envname("SIPI_MAX_HEIGHT");
+  cmd.add_option("--max-area", f.max_area, "IIIF maxArea")->envname("SIPI_MAX_AREA");
+}
+
+[[noreturn]] void die(const std::string& msg) {
+  std::cerr << "sipi: " << msg << std::endl;
+  std::exit(1);
+}
+
+Config build_config(CLI::App& cmd, const ServerFlags& f) {
+  Config cfg;
+  if (!f.config.empty()) {
+    auto r = sipi::lua::load_config_file(f.config, cfg);
+    if (!r) die(r.error().message);
+  }
+  auto given = [&](const char* name) { return cmd.get_option(name)->count() > 0; };
+  if (given("--serverport")) cfg.port = f.port;
+  if (given("--nthreads")) cfg.nthreads = f.nthreads;
+  if (given("--imgroot")) cfg.imgroot = f.imgroot;
+  if (given("--docroot")) cfg.docroot = f.docroot;
+  if (given("--wwwroute")) cfg.wwwroute = f.wwwroute;
+  if (given("--loglevel")) cfg.loglevel = f.loglevel;
+  if (given("--hostname")) cfg.hostname = f.hostname;
+  if (given("--bind")) cfg.bind_address = f.bind;
+  if (given("--drain-timeout")) cfg.drain_timeout = f.drain_timeout;
+  if (given("--max-width")) cfg.max_width = f.max_width;
+  if (given("--max-height")) cfg.max_height = f.max_height;
+  if (given("--max-area")) cfg.max_area = f.max_area;
+  if (given("--pathprefix")) {
+    if (f.pathprefix == "true" || f.pathprefix == "1" || f.pathprefix == "yes") cfg.prefix_as_path = true;
+    else if (f.pathprefix == "false" || f.pathprefix == "0" || f.pathprefix == "no") cfg.prefix_as_path = false;
+    else die("--pathprefix: expected true or false");
+  }
+  sipi::log::Level level;
+  if (!sipi::log::parse_level(cfg.loglevel, level)) die("sipi.loglevel: unknown level " + cfg.loglevel);
+  sipi::log::set_level(level);
+  auto valid = cfg.validate();
+  if (!valid) die(valid.error().message);
+  return cfg;
+}
+
+int serve(Config cfg) {
+  namespace fs = std::filesystem;
+  auto ctx = std::make_shared<sipi::http::AppContext>();
+  std::error_code ec;
+  fs::path root = fs::canonical(cfg.imgroot, ec);
+  if (ec) die("sipi.imgroot: " + ec.message());
+  if (!cfg.docroot.empty()) {
+    ctx->docroot = fs::canonical(cfg.docroot, ec);
+    if (ec) die("fileserver.docroot: " + ec.message());
+    ctx->wwwroute = cfg.wwwroute;
+    while (ctx->wwwroute.size() > 1 && ctx->wwwroute.back() == '/') ctx->wwwroute.pop_back();
+  }
+  ctx->iiif = sipi::service::Context::from_config(cfg, root);
+  ctx->config = std::make_shared<const Config>(std::move(cfg));
+
+  // A server runs many small pipelines at once: libvips' operation cache would only hold
+  // memory, and per-pipeline threads would compete with the worker pool (ADR 0002).
+  vips_cache_set_max(0);
+  vips_concurrency_set(1);
+  sipi::source::init_codecs();
+  return sipi::http::run_server(ctx);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (VIPS_INIT(argv[0])) {
+    std::cerr << "sipi: cannot initialise libvips" << std::endl;
+    return 1;
+  }
+  CLI::App app{"sipi: IIIF Image API 3.0 server and image converter"};
+  app.set_version_flag("--version", std::string("sipi ") + SIPI_VERSION);
+  app.require_subcommand(1);
+
+  ServerFlags flags;
+  CLI::App* server = app.add_subcommand("server", "run the IIIF server");
+  add_server_options(*server, flags);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (server->parsed()) return serve(build_config(*server, flags));
+  return 0;
+}

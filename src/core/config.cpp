@@ -1,0 +1,57 @@
+#include "core/config.h"
+
+#include <filesystem>
+#include <thread>
+
+namespace sipi {
+namespace {
+
+Error bad_key(const std::string& key, const std::string& why) {
+  return Error{Status::internal_error, "config.invalid", "sipi." + key + ": " + why};
+}
+
+}  // namespace
+
+ScalingQuality parse_scaling_quality(const std::string& s, bool& ok) {
+  ok = true;
+  if (s == "high") return ScalingQuality::high;
+  if (s == "medium") return ScalingQuality::medium;
+  if (s == "low") return ScalingQuality::low;
+  ok = false;
+  return ScalingQuality::high;
+}
+
+Result<Ok> Config::validate() const {
+  namespace fs = std::filesystem;
+  if (port < 1 || port > 65535) return bad_key("port", "must be 1..65535");
+  if (jpeg_quality < 1 || jpeg_quality > 100) return bad_key("jpeg_quality", "must be 1..100");
+  if (nthreads < 0 || nthreads > 1024) return bad_key("nthreads", "must be 0..1024");
+  if (drain_timeout < 0) return bad_key("drain_timeout", "must be >= 0");
+  if (max_width < 1) return bad_key("max_width", "must be >= 1");
+  if (max_height < 1) return bad_key("max_height", "must be >= 1");
+  if (max_area < 1) return bad_key("max_area", "must be >= 1");
+  if (max_url_length < 64) return bad_key("max_url_length", "must be >= 64");
+  if (max_header_bytes < 1024) return bad_key("max_header_bytes", "must be >= 1024");
+  if (header_timeout < 1) return bad_key("header_timeout", "must be >= 1");
+  if (keep_alive_timeout < 1) return bad_key("keep_alive_timeout", "must be >= 1");
+  if (write_timeout < 1) return bad_key("write_timeout", "must be >= 1");
+  if (tile_size < 16 || tile_size > 4096) return bad_key("tile_size", "must be 16..4096");
+  std::error_code ec;
+  if (!fs::is_directory(imgroot, ec)) return bad_key("imgroot", "not a directory: " + imgroot);
+  if (!docroot.empty() && !fs::is_directory(docroot, ec)) {
+    return Error{Status::internal_error, "config.invalid", "fileserver.docroot: not a directory: " + docroot};
+  }
+  if (!docroot.empty() && (wwwroute.empty() || wwwroute[0] != '/' || wwwroute == "/")) {
+    return Error{Status::internal_error, "config.invalid",
+                 "fileserver.wwwroute: must be a path like /server when docroot is set"};
+  }
+  return Ok{};
+}
+
+int Config::worker_threads() const {
+  if (nthreads > 0) return nthreads;
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 4 : static_cast<int>(n);
+}
+
+}  // namespace sipi

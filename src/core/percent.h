@@ -1,0 +1,17 @@
+// Percent-decoding of one URL path segment (RFC 3986). One of the two parsers sipi writes itself.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sipi {
+
+// Decodes %XX escapes once. Returns nullopt for a malformed escape ("%4", "%zz") or a decoded
+// NUL byte, which no identifier may hold. '+' is left as is: it means space only in queries.
+std::optional<std::string> percent_decode(std::string_view in);
+
+// Encodes the characters IIIF asks to escape in an identifier (/ ? # [ ] @ % and controls).
+std::string percent_encode_identifier(std::string_view in);
+
+}  // namespace sipi

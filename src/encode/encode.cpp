@@ -1,0 +1,56 @@
+#include "encode/encode.h"
+
+#include <vector>
+
+#include "pipeline/transform.h"
+
+namespace sipi::encode {
+namespace {
+
+using vips::VImage;
+
+VImage without_alpha(const VImage& img) {
+  if (!pipeline::has_alpha(img)) return img;
+  return img.flatten(VImage::option()->set("background", std::vector<double>{255.0})).cast(VIPS_FORMAT_UCHAR);
+}
+
+// apply_quality(bitonal) marks its output; a 1-bit PNG is far smaller than an 8-bit one.
+bool is_bilevel(const VImage& img) { return img.bands() == 1 && img.get_typeof(pipeline::kBitonalMark) != 0; }
+
+std::string take(VipsBlob* blob) {
+  std::size_t len = 0;
+  const void* data = vips_blob_get(blob, &len);
+  std::string out(static_cast<const char*>(data), len);
+  vips_area_unref(VIPS_AREA(blob));
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> encode(const VImage& in, iiif::Format f, const Options& opts) {
+  try {
+    switch (f) {
+      case iiif::Format::jpg:
+        return take(without_alpha(in).jpegsave_buffer(VImage::option()->set("Q", opts.quality)->set("strip", true)));
+      case iiif::Format::png:
+        return take(in.pngsave_buffer(VImage::option()->set("compression", 6)->set("strip", true)->set(
+            "bitdepth", is_bilevel(in) ? 1 : 8)));
+      case iiif::Format::webp:
+        return take(in.webpsave_buffer(VImage::option()->set("Q", opts.quality)->set("strip", true)));
+      case iiif::Format::tif:
+        return take(in.tiffsave_buffer(
+            VImage::option()->set("compression", VIPS_FOREIGN_TIFF_COMPRESSION_DEFLATE)->set("strip", true)));
+      case iiif::Format::jp2:
+        return take(without_alpha(in).jp2ksave_buffer(VImage::option()->set("Q", opts.quality)));
+      case iiif::Format::gif:
+        return take(in.gifsave_buffer(VImage::option()->set("strip", true)));
+    }
+    return Error::internal("codec.encode", "unknown format");
+  } catch (const vips::VError& e) {
+    std::string msg = e.what();
+    vips_error_clear();
+    return Error::internal("codec.encode", msg);
+  }
+}
+
+}  // namespace sipi::encode

@@ -1,0 +1,16 @@
+// One handler per route kind. Each maps a RequestView to a Response; none touches a socket.
+#pragma once
+
+#include "http/message.h"
+#include "iiif/request.h"
+
+namespace sipi::http {
+
+Response handle_image(const AppContext& ctx, const RequestView& req, const iiif::ImageRequest& ir);
+Response handle_info(const AppContext& ctx, const RequestView& req, const iiif::InfoRequest& ir);
+Response handle_redirect(const AppContext& ctx, const RequestView& req, const iiif::RedirectRequest& rr);
+Response handle_static(const AppContext& ctx, const RequestView& req);
+Response handle_health(const AppContext& ctx, const RequestView& req);
+Response handle_preflight(const RequestView& req);
+
+}  // namespace sipi::http

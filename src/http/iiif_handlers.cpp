@@ -1,0 +1,124 @@
+// IIIF image, info and base-URI redirect responses (IIIF 3.0 §2, §5, §7).
+#include <nlohmann/json.hpp>
+
+#include "http/handlers.h"
+#include "http/respond.h"
+#include "iiif/features.h"
+#include "service/image_service.h"
+#include "service/info_service.h"
+
+namespace sipi::http {
+namespace {
+
+const std::string kLdJson = "application/ld+json;profile=\"http://iiif.io/api/image/3/context.json\"";
+
+// JSON-LD unless the client asks for application/json and not for application/ld+json.
+bool wants_plain_json(const RequestView& req) {
+  auto accept = req.header("accept");
+  return accept.find("application/json") != std::string_view::npos &&
+         accept.find("application/ld+json") == std::string_view::npos;
+}
+
+}  // namespace
+
+Response handle_image(const AppContext& ctx, const RequestView& req, const iiif::ImageRequest& ir) {
+  auto p = service::prepare_image(ctx.iiif, ir);
+  if (!p) return error_response(p.error());
+  if (not_modified(req, p->etag, p->file.mtime)) return not_modified_response(p->etag, p->file.mtime);
+
+  Response r;
+  if (!req.is_head()) {
+    auto body = service::render_image(ctx.iiif, *p);
+    if (!body) return error_response(body.error());
+    r.body = std::move(*body);
+  }
+  const std::string origin = origin_of(req, *ctx.config);
+  r.detail = "image";
+  r.set("Content-Type", std::string(iiif::format_info(ir.format).mime));
+  r.set("Link", "<" + origin + p->canonical + ">;rel=\"canonical\", <" + std::string(iiif::kProfileUri) +
+                    ">;rel=\"profile\"");
+  r.set("ETag", p->etag);
+  r.set("Last-Modified", http_date(p->file.mtime));
+  add_cors(r, req, true);
+  return r;
+}
+
+Response handle_info(const AppContext& ctx, const RequestView& req, const iiif::InfoRequest& ir) {
+  auto p = service::prepare_info(ctx.iiif, ir.ref);
+  if (!p) return error_response(p.error());
+  const std::string id = origin_of(req, *ctx.config) + iiif::base_path(ir.ref);
+  bool plain = wants_plain_json(req);
+  std::string etag = service::info_etag(ctx.iiif, *p, id + (plain ? "|json" : "|ld"));
+  if (not_modified(req, etag, p->file.mtime)) return not_modified_response(etag, p->file.mtime);
+
+  Response r;
+  r.detail = "info";
+  r.body = service::info_document(ctx.iiif, *p, id);
+  if (plain) {
+    r.set("Content-Type", "application/json");
+    r.set("Link", "<" + std::string(iiif::kContext) +
+                      ">; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"");
+  } else {
+    r.set("Content-Type", kLdJson);
+  }
+  r.set("Link", "<" + std::string(iiif::kProfileUri) + ">;rel=\"profile\"");
+  r.set("Vary", "Accept");
+  r.set("ETag", etag);
+  r.set("Last-Modified", http_date(p->file.mtime));
+  add_cors(r, req, false);
+  if (req.is_head()) {
+    r.content_length = static_cast<std::int64_t>(r.body.size());
+    r.body.clear();
+  }
+  return r;
+}
+
+Response handle_redirect(const AppContext& ctx, const RequestView& req, const iiif::RedirectRequest& rr) {
+  Response r;
+  r.status = Status::see_other;
+  r.detail = "redirect";
+  std::string location = origin_of(req, *ctx.config) + iiif::base_path(rr.ref) + "/info.json";
+  r.set("Location", location);
+  r.set("Content-Type", "text/plain; charset=utf-8");
+  add_cors(r, req, false);
+  r.body = "See " + std::string("info.json") + "\n";
+  return r;
+}
+
+Response handle_preflight(const RequestView& req) {
+  Response r;
+  r.status = Status::no_content;
+  r.detail = "preflight";
+  auto origin = req.header("origin");
+  if (!origin.empty() && origin.find_first_of("\r\n") == std::string_view::npos) {
+    r.set("Access-Control-Allow-Origin", std::string(origin));
+    r.set("Access-Control-Allow-Credentials", "true");
+    r.set("Vary", "Origin");
+  } else {
+    r.set("Access-Control-Allow-Origin", "*");
+  }
+  r.set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+  auto asked = req.header("access-control-request-headers");
+  if (!asked.empty() && asked.size() < 1024 && asked.find_first_of("\r\n") == std::string_view::npos) {
+    r.set("Access-Control-Allow-Headers", std::string(asked));
+  }
+  r.set("Access-Control-Max-Age", "86400");
+  r.set("Allow", "GET, HEAD, OPTIONS");
+  return r;
+}
+
+Response handle_health(const AppContext& ctx, const RequestView&) {
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - ctx.started);
+  nlohmann::ordered_json j;
+  j["status"] = "ok";
+  j["version"] = SIPI_VERSION;
+  j["uptime_seconds"] = uptime.count();
+  Response r;
+  r.detail = "health";
+  r.body = j.dump();
+  r.set("Content-Type", "application/json");
+  r.set("Cache-Control", "no-store");
+  return r;
+}
+
+}  // namespace sipi::http

@@ -1,0 +1,63 @@
+#include "http/router.h"
+
+#include "http/handlers.h"
+#include "http/respond.h"
+#include "iiif/request.h"
+
+namespace sipi::http {
+namespace {
+
+Job now(Response r) {
+  return {false, [r = std::move(r)]() { return r; }};
+}
+
+bool under(std::string_view path, const std::string& route) {
+  return !route.empty() && path.starts_with(route) && (path.size() == route.size() || path[route.size()] == '/');
+}
+
+}  // namespace
+
+Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
+  const Config& cfg = *ctx->config;
+  if (req.target.size() > static_cast<std::size_t>(cfg.max_url_length)) {
+    return now(error_response({Status::uri_too_long, "http.uri_too_long", {}}));
+  }
+  if (req.method == "OPTIONS") return now(handle_preflight(req));
+  if (req.method != "GET" && req.method != "HEAD") {
+    Response r = error_response({Status::method_not_allowed, "http.method", {}});
+    r.set("Allow", "GET, HEAD, OPTIONS");
+    return now(std::move(r));
+  }
+  std::string_view path = req.path();
+  if (path.empty() || path[0] != '/') return now(error_response(Error::bad_request("http.target")));
+  if (path == "/health") return now(handle_health(*ctx, req));
+  if (!ctx->docroot.empty()) {
+    if (path == "/") {
+      Response r;
+      r.status = Status::see_other;
+      r.detail = "redirect";
+      r.set("Location", ctx->wwwroute + "/");
+      return now(std::move(r));
+    }
+    if (under(path, ctx->wwwroute)) {
+      return {true, [ctx, req = std::move(req)]() { return handle_static(*ctx, req); }};
+    }
+  }
+
+  auto classified = iiif::classify(path);
+  if (!classified) return now(error_response(classified.error()));
+  return std::visit(
+      [&](auto&& r) -> Job {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, iiif::RedirectRequest>) {
+          return now(handle_redirect(*ctx, req, r));
+        } else if constexpr (std::is_same_v<T, iiif::InfoRequest>) {
+          return {true, [ctx, req, r]() { return handle_info(*ctx, req, r); }};
+        } else {
+          return {true, [ctx, req, r]() { return handle_image(*ctx, req, r); }};
+        }
+      },
+      *classified);
+}
+
+}  // namespace sipi::http

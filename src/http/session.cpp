@@ -1,0 +1,214 @@
+#include "http/session.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include "core/log.h"
+#include "http/respond.h"
+#include "http/router.h"
+
+namespace sipi::http {
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+
+// ---- registry ----
+void SessionRegistry::add(const std::shared_ptr<Session>& s) {
+  std::lock_guard lock(mutex_);
+  sessions_[s.get()] = s;
+}
+void SessionRegistry::remove(Session* s) {
+  std::lock_guard lock(mutex_);
+  sessions_.erase(s);
+}
+std::size_t SessionRegistry::size() {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+void SessionRegistry::drain_all() {
+  draining = true;
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [_, w] : sessions_) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->drain();
+}
+
+// ---- session ----
+Session::Session(net::ip::tcp::socket&& socket, std::shared_ptr<const AppContext> ctx, net::thread_pool& workers,
+                 std::shared_ptr<SessionRegistry> registry)
+    : stream_(std::move(socket)), ctx_(std::move(ctx)), workers_(workers), registry_(std::move(registry)) {
+  beast::error_code ec;
+  auto ep = stream_.socket().remote_endpoint(ec);
+  if (!ec) client_ip_ = ep.address().to_string();
+}
+
+Session::~Session() { registry_->remove(this); }
+
+void Session::start() {
+  registry_->add(shared_from_this());
+  // Each socket was accepted onto its own strand; run everything there.
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+}
+
+void Session::drain() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->keep_alive_ = false;
+    if (self->idle_) self->close();
+  });
+}
+
+void Session::do_read() {
+  if (registry_->draining) return close();
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(ctx_->config->max_header_bytes));
+  parser_->body_limit(1024 * 1024);  // GET/HEAD/OPTIONS only for now; uploads come with Lua routes
+  if (buffer_.size() > 0) return read_request();  // a pipelined request is already here
+  idle_ = true;
+  const auto& cfg = *ctx_->config;
+  stream_.expires_after(std::chrono::seconds(first_request_ ? cfg.header_timeout : cfg.keep_alive_timeout));
+  stream_.async_read_some(buffer_.prepare(4096), beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+}
+
+void Session::on_first_bytes(beast::error_code ec, std::size_t n) {
+  if (ec) return close();  // idle timeout, peer closed, or drain
+  buffer_.commit(n);
+  read_request();
+}
+
+void Session::read_request() {
+  idle_ = false;
+  // The whole head must arrive within header_timeout, however slowly the client trickles it.
+  stream_.expires_after(std::chrono::seconds(ctx_->config->header_timeout));
+  bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+}
+
+void Session::on_read(beast::error_code ec, std::size_t) {
+  started_ = std::chrono::steady_clock::now();
+  first_request_ = false;
+  if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
+      ec == net::error::connection_reset || ec == net::error::eof) {
+    return close();
+  }
+  if (ec) {
+    Status st = Status::bad_request;
+    std::string detail = "http.malformed";
+    if (ec == bhttp::error::header_limit) {
+      st = Status::header_fields_too_large;
+      detail = "http.header_limit";
+    } else if (ec == bhttp::error::body_limit) {
+      st = Status::payload_too_large;
+      detail = "http.body_limit";
+    }
+    keep_alive_ = false;
+    current_ = RequestView{};
+    return send(error_response({st, detail, ec.message()}));
+  }
+  auto req = parser_->release();
+  keep_alive_ = req.keep_alive() && !registry_->draining;
+  current_ = RequestView{};
+  current_.method = std::string(req.method_string());
+  current_.target = std::string(req.target());
+  current_.client_ip = client_ip_;
+  for (const auto& f : req) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    current_.headers.emplace_back(std::move(name), std::string(f.value()));
+  }
+  dispatch_request();
+}
+
+void Session::dispatch_request() {
+  Job job = route(ctx_, current_);
+  if (!job.on_worker) return send(job.run());
+  // Decoding happens on the worker pool; the response comes back to this connection's strand,
+  // so a slow reader only holds a socket, never a worker.
+  net::post(workers_, [self = shared_from_this(), run = std::move(job.run)]() {
+    Response r;
+    try {
+      r = run();
+    } catch (const std::exception& e) {
+      r = error_response(Error::internal("internal.exception", e.what()));
+      log::error("unhandled exception", {{"error", e.what()}});
+    } catch (...) {
+      r = error_response(Error::internal("internal.exception"));
+    }
+    net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
+  });
+}
+
+template <class Message>
+void Session::write(std::shared_ptr<Message> msg) {
+  stream_.expires_after(std::chrono::seconds(ctx_->config->write_timeout));
+  bhttp::async_write(stream_, *msg, [self = shared_from_this(), msg](beast::error_code ec, std::size_t n) {
+    self->on_write(msg->need_eof(), ec, n);
+  });
+}
+
+void Session::send(Response r) {
+  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+  const bool head = current_.is_head();
+  std::int64_t bytes = r.file.empty() ? static_cast<std::int64_t>(r.body.size()) : -1;
+
+  auto fill = [&](auto& res) {
+    res.version(11);
+    res.result(static_cast<unsigned>(to_int(r.status)));
+    res.set(bhttp::field::server, "sipi/" SIPI_VERSION);
+    res.set(bhttp::field::date, http_date(std::time(nullptr)));
+    for (auto& [k, v] : r.headers) res.insert(k, v);
+    res.keep_alive(keep_alive_);
+  };
+
+  if (!r.file.empty() && !head) {
+    bhttp::file_body::value_type body;
+    beast::error_code ec;
+    body.open(r.file.c_str(), beast::file_mode::scan, ec);
+    if (ec) {
+      r = error_response(Error::not_found("file.not_found", ec.message()));
+    } else {
+      auto msg = std::make_shared<bhttp::response<bhttp::file_body>>();
+      fill(*msg);
+      msg->body() = std::move(body);
+      msg->prepare_payload();
+      bytes = static_cast<std::int64_t>(msg->body().size());
+      log::info("request", {{"method", current_.method}, {"path", current_.target.substr(0, 512)},
+                            {"status", log::num(static_cast<long long>(to_int(r.status)))},
+                            {"bytes", log::num(static_cast<long long>(bytes))}, {"ms", log::num(ms)},
+                            {"client", client_ip_}, {"detail", r.detail}});
+      return write(std::move(msg));
+    }
+  }
+
+  auto msg = std::make_shared<bhttp::response<bhttp::string_body>>();
+  fill(*msg);
+  if (r.status == Status::not_modified || r.status == Status::no_content) {
+    // no body, no Content-Length (RFC 9110 §8.6)
+  } else if (head) {
+    if (r.content_length >= 0) msg->content_length(static_cast<std::uint64_t>(r.content_length));
+    else if (!r.body.empty()) msg->content_length(r.body.size());
+  } else {
+    msg->body() = std::move(r.body);
+    msg->prepare_payload();
+  }
+  log::info("request", {{"method", current_.method}, {"path", current_.target.substr(0, 512)},
+                        {"status", log::num(static_cast<long long>(to_int(r.status)))},
+                        {"bytes", log::num(static_cast<long long>(head ? 0 : bytes))}, {"ms", log::num(ms)},
+                        {"client", client_ip_}, {"detail", r.detail}});
+  write(std::move(msg));
+}
+
+void Session::on_write(bool close_after, beast::error_code ec, std::size_t) {
+  if (ec || close_after || !keep_alive_) return close();
+  do_read();
+}
+
+void Session::close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  stream_.socket().close(ec);
+}
+
+}  // namespace sipi::http

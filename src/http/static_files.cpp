@@ -1,0 +1,98 @@
+// Files from fileserver.docroot under fileserver.wwwroute: GET and HEAD, MIME type by
+// extension, Last-Modified/ETag, index.html for directories. Paths stay inside the docroot.
+#include <sys/stat.h>
+
+#include <array>
+#include <cctype>
+
+#include "core/percent.h"
+#include "http/handlers.h"
+#include "http/respond.h"
+
+namespace sipi::http {
+namespace fs = std::filesystem;
+namespace {
+
+struct Mime {
+  std::string_view ext;
+  std::string_view type;
+};
+
+constexpr std::array kMimes{
+    Mime{".html", "text/html; charset=utf-8"}, Mime{".htm", "text/html; charset=utf-8"},
+    Mime{".css", "text/css; charset=utf-8"},   Mime{".js", "text/javascript; charset=utf-8"},
+    Mime{".mjs", "text/javascript; charset=utf-8"}, Mime{".json", "application/json"},
+    Mime{".map", "application/json"},          Mime{".txt", "text/plain; charset=utf-8"},
+    Mime{".svg", "image/svg+xml"},             Mime{".png", "image/png"},
+    Mime{".jpg", "image/jpeg"},                Mime{".jpeg", "image/jpeg"},
+    Mime{".gif", "image/gif"},                 Mime{".webp", "image/webp"},
+    Mime{".ico", "image/x-icon"},              Mime{".tif", "image/tiff"},
+    Mime{".tiff", "image/tiff"},               Mime{".jp2", "image/jp2"},
+    Mime{".xml", "application/xml"},           Mime{".pdf", "application/pdf"},
+    Mime{".woff2", "font/woff2"},              Mime{".wasm", "application/wasm"},
+};
+
+std::string mime_for(const fs::path& p) {
+  std::string ext = p.extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const auto& m : kMimes) {
+    if (m.ext == ext) return std::string(m.type);
+  }
+  return "application/octet-stream";
+}
+
+bool inside(const fs::path& root, const fs::path& p) {
+  const auto& r = root.native();
+  const auto& s = p.native();
+  return s == r || (s.size() > r.size() && s.compare(0, r.size(), r) == 0 && s[r.size()] == '/');
+}
+
+}  // namespace
+
+Response handle_static(const AppContext& ctx, const RequestView& req) {
+  std::string_view rest = req.path().substr(ctx.wwwroute.size());
+  auto decoded = percent_decode(rest);
+  if (!decoded) return error_response(Error::bad_request("path.encoding"));
+  std::string rel = *decoded;
+  // Reject dot-segments outright instead of normalising them.
+  for (std::size_t start = 0; start <= rel.size();) {
+    auto pos = rel.find('/', start);
+    std::string_view part(rel.data() + start, (pos == std::string::npos ? rel.size() : pos) - start);
+    if (part == "." || part == "..") return error_response(Error::bad_request("path.traversal"));
+    if (pos == std::string::npos) break;
+    start = pos + 1;
+  }
+  while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
+  if (rel.empty() && !req.path().ends_with("/")) {
+    Response r;  // "/server" → "/server/" so relative links in index.html resolve
+    r.status = Status::see_other;
+    r.detail = "redirect";
+    r.set("Location", ctx.wwwroute + "/");
+    return r;
+  }
+  std::error_code ec;
+  fs::path real = fs::canonical(ctx.docroot / rel, ec);
+  if (ec) return error_response(Error::not_found("file.not_found"));
+  if (!inside(ctx.docroot, real)) return error_response(Error::not_found("file.not_found"));
+  if (fs::is_directory(real, ec)) real /= "index.html";
+  struct stat st {};
+  if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return error_response(Error::not_found("file.not_found"));
+
+  std::string etag = service::make_etag(real.string() + "|" + std::to_string(st.st_mtim.tv_sec) + "." +
+                                        std::to_string(st.st_mtim.tv_nsec) + "|" + std::to_string(st.st_size));
+  if (not_modified(req, etag, st.st_mtim.tv_sec)) return not_modified_response(etag, st.st_mtim.tv_sec);
+  Response r;
+  r.detail = "file";
+  r.set("Content-Type", mime_for(real));
+  r.set("ETag", etag);
+  r.set("Last-Modified", http_date(st.st_mtim.tv_sec));
+  r.set("Cache-Control", "public, max-age=60");
+  if (req.is_head()) {
+    r.content_length = st.st_size;
+  } else {
+    r.file = real;
+  }
+  return r;
+}
+
+}  // namespace sipi::http

@@ -1,0 +1,223 @@
+#include "lua/config_file.h"
+
+#include <functional>
+#include <limits>
+#include <type_traits>
+#include <set>
+#include <string_view>
+
+#include "core/log.h"
+#include "lua/state.h"
+
+namespace sipi::lua {
+namespace {
+
+Error fail(std::string msg) { return Error{Status::internal_error, "config.invalid", std::move(msg)}; }
+
+// The value on top of the stack, converted or an error naming `key`.
+struct Reader {
+  lua_State* L;
+  std::string table;
+
+  std::string name(std::string_view key) const { return table + "." + std::string(key); }
+
+  Result<long long> integer(std::string_view key) {
+    if (!lua_isinteger(L, -1)) {
+      if (lua_type(L, -1) == LUA_TNUMBER) {
+        double d = lua_tonumber(L, -1);
+        if (d == static_cast<double>(static_cast<long long>(d))) return static_cast<long long>(d);
+      }
+      return fail("Integer expected for " + name(key));
+    }
+    return static_cast<long long>(lua_tointeger(L, -1));
+  }
+  Result<std::string> string(std::string_view key) {
+    if (lua_type(L, -1) != LUA_TSTRING) return fail("String expected for " + name(key));
+    return std::string(lua_tostring(L, -1));
+  }
+  // SIPI accepts sizes such as cache_size as a string ("200M") or a number.
+  Result<std::string> string_or_number(std::string_view key) {
+    int t = lua_type(L, -1);
+    if (t == LUA_TSTRING) return std::string(lua_tostring(L, -1));
+    if (t == LUA_TNUMBER) {
+      auto i = integer(key);
+      if (!i) return i.error();
+      return std::to_string(*i);
+    }
+    return fail("String or integer expected for " + name(key));
+  }
+  Result<bool> boolean(std::string_view key) {
+    if (!lua_isboolean(L, -1)) return fail("Boolean expected for " + name(key));
+    return lua_toboolean(L, -1) != 0;
+  }
+};
+
+using Setter = std::function<Result<Ok>(Reader&, Config&)>;
+
+template <class T, class Get>
+Setter set(T Config::*field, Get get, std::string_view key) {
+  return [field, get, key](Reader& r, Config& c) -> Result<Ok> {
+    auto v = (r.*get)(key);
+    if (!v) return v.error();
+    if constexpr (std::is_integral_v<T>) {
+      if (*v < std::numeric_limits<T>::min() || *v > std::numeric_limits<T>::max()) {
+        return fail("Value out of range for " + r.name(key));
+      }
+    }
+    c.*field = static_cast<T>(*v);
+    return Ok{};
+  };
+}
+
+Setter int_key(int Config::*f, std::string_view k) { return set(f, &Reader::integer, k); }
+Setter int64_key(std::int64_t Config::*f, std::string_view k) { return set(f, &Reader::integer, k); }
+Setter str_key(std::string Config::*f, std::string_view k) { return set(f, &Reader::string, k); }
+Setter size_key(std::string Config::*f, std::string_view k) { return set(f, &Reader::string_or_number, k); }
+Setter bool_key(bool Config::*f, std::string_view k) { return set(f, &Reader::boolean, k); }
+
+Result<Ok> read_scaling(Reader& r, Config& c) {
+  lua_State* L = r.L;
+  if (!lua_istable(L, -1)) return fail("Table expected for sipi.scaling_quality");
+  struct Entry {
+    const char* key;
+    ScalingQuality ScalingQualities::*field;
+  };
+  for (auto e : {Entry{"jpeg", &ScalingQualities::jpeg}, Entry{"tiff", &ScalingQualities::tiff},
+                 Entry{"png", &ScalingQualities::png}, Entry{"j2k", &ScalingQualities::j2k}}) {
+    lua_getfield(L, -1, e.key);
+    if (!lua_isnil(L, -1)) {
+      if (lua_type(L, -1) != LUA_TSTRING) {
+        lua_pop(L, 1);
+        return fail(std::string("String expected for sipi.scaling_quality.") + e.key);
+      }
+      bool ok = false;
+      auto q = parse_scaling_quality(lua_tostring(L, -1), ok);
+      if (!ok) {
+        lua_pop(L, 1);
+        return fail(std::string("sipi.scaling_quality.") + e.key + " must be high, medium or low");
+      }
+      c.scaling_quality.*e.field = q;
+    }
+    lua_pop(L, 1);
+  }
+  return Ok{};
+}
+
+// Declared once: every key sipi reads from the `sipi` table, with its type.
+const std::vector<std::pair<std::string_view, Setter>>& sipi_keys() {
+  static const std::vector<std::pair<std::string_view, Setter>> keys = {
+      {"port", int_key(&Config::port, "port")},
+      {"hostname", str_key(&Config::hostname, "hostname")},
+      {"imgroot", str_key(&Config::imgroot, "imgroot")},
+      {"prefix_as_path", bool_key(&Config::prefix_as_path, "prefix_as_path")},
+      {"jpeg_quality", int_key(&Config::jpeg_quality, "jpeg_quality")},
+      {"scaling_quality", read_scaling},
+      {"nthreads", int_key(&Config::nthreads, "nthreads")},
+      {"drain_timeout", int_key(&Config::drain_timeout, "drain_timeout")},
+      {"loglevel", str_key(&Config::loglevel, "loglevel")},
+      {"initscript", str_key(&Config::initscript, "initscript")},
+      {"scriptdir", str_key(&Config::scriptdir, "scriptdir")},
+      {"cache_dir", str_key(&Config::cache_dir, "cache_dir")},
+      {"cachedir", str_key(&Config::cache_dir, "cachedir")},
+      {"cache_size", size_key(&Config::cache_size, "cache_size")},
+      {"cachesize", size_key(&Config::cache_size, "cachesize")},
+      {"cache_nfiles", int_key(&Config::cache_nfiles, "cache_nfiles")},
+      {"thumb_size", str_key(&Config::thumb_size, "thumb_size")},
+      {"max_post_size", size_key(&Config::max_post_size, "max_post_size")},
+      {"tmpdir", str_key(&Config::tmpdir, "tmpdir")},
+      {"max_temp_file_age", int_key(&Config::max_temp_file_age, "max_temp_file_age")},
+      {"jwt_secret", str_key(&Config::jwt_secret, "jwt_secret")},
+      {"knora_path", str_key(&Config::knora_path, "knora_path")},
+      {"knora_port", size_key(&Config::knora_port, "knora_port")},
+      {"bind_address", str_key(&Config::bind_address, "bind_address")},
+      {"max_width", int64_key(&Config::max_width, "max_width")},
+      {"max_height", int64_key(&Config::max_height, "max_height")},
+      {"max_area", int64_key(&Config::max_area, "max_area")},
+      {"max_url_length", int_key(&Config::max_url_length, "max_url_length")},
+      {"max_header_bytes", int_key(&Config::max_header_bytes, "max_header_bytes")},
+      {"header_timeout", int_key(&Config::header_timeout, "header_timeout")},
+      {"keep_alive_timeout", int_key(&Config::keep_alive_timeout, "keep_alive_timeout")},
+      {"write_timeout", int_key(&Config::write_timeout, "write_timeout")},
+      {"tile_size", int_key(&Config::tile_size, "tile_size")},
+  };
+  return keys;
+}
+
+// Keys of SIPI's past versions: still found in configs, meaningless now.
+const std::set<std::string_view>& retired_keys() {
+  static const std::set<std::string_view> keys = {
+      "ssl_port", "ssl_certificate", "ssl_key", "keep_alive", "max_waiting_connections", "queue_timeout",
+      "logfile", "subdir_levels", "subdir_excludes", "userid", "max_pixel_limit", "max_decode_memory",
+      "decode_memory_mode", "rate_limit_mode", "rate_limit_max_pixels", "rate_limit_window",
+      "rate_limit_pixel_threshold", "memory_limit", "admission_mode", "cache_hysteresis", "sslport",
+      "tiles_thread_ratio"};
+  return keys;
+}
+
+Result<Ok> read_table(lua_State* L, const char* global, Config& cfg,
+                      const std::vector<std::pair<std::string_view, Setter>>& keys,
+                      const std::set<std::string_view>& retired) {
+  lua_getglobal(L, global);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return Ok{};
+  }
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return fail(std::string("Table expected for ") + global);
+  }
+  Reader r{L, global};
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      lua_pop(L, 1);
+      continue;
+    }
+    std::string key = lua_tostring(L, -2);
+    bool known = false;
+    for (const auto& [name, setter] : keys) {
+      if (name == key) {
+        known = true;
+        auto res = setter(r, cfg);
+        if (!res) {
+          lua_pop(L, 3);
+          return res.error();
+        }
+      }
+    }
+    if (!known && !retired.contains(key)) {
+      log::warning("unknown configuration key ignored", {{"key", std::string(global) + "." + key}});
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return Ok{};
+}
+
+}  // namespace
+
+Result<Ok> load_config_file(const std::string& path, Config& cfg) {
+  auto L = new_sandboxed_state();
+  if (!L) return fail("cannot create a Lua state");
+  // Text only: a precompiled chunk could bypass the sandbox.
+  if (luaL_loadfilex(L.get(), path.c_str(), "t") != LUA_OK || lua_pcall(L.get(), 0, 0, 0) != LUA_OK) {
+    std::string msg = lua_tostring(L.get(), -1) ? lua_tostring(L.get(), -1) : "unknown Lua error";
+    return fail("config file: " + msg);
+  }
+  lua_getglobal(L.get(), "sipi");
+  bool has_sipi = lua_istable(L.get(), -1);
+  lua_pop(L.get(), 1);
+  if (!has_sipi) return fail(path + ": Table expected for sipi");
+  auto r = read_table(L.get(), "sipi", cfg, sipi_keys(), retired_keys());
+  if (!r) return r;
+  static const std::vector<std::pair<std::string_view, Setter>> fileserver = {
+      {"docroot", str_key(&Config::docroot, "docroot")},
+      {"wwwroute", str_key(&Config::wwwroute, "wwwroute")},
+  };
+  r = read_table(L.get(), "fileserver", cfg, fileserver, {});
+  if (!r) return r;
+  cfg.config_file = path;
+  return Ok{};
+}
+
+}  // namespace sipi::lua

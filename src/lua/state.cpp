@@ -1,0 +1,32 @@
+#include "lua/state.h"
+
+namespace sipi::lua {
+
+StatePtr new_sandboxed_state() {
+  StatePtr L(luaL_newstate());
+  if (!L) return L;
+  lua_State* s = L.get();
+  const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base}, {LUA_STRLIBNAME, luaopen_string},
+                           {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+                           {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_OSLIBNAME, luaopen_os}};
+  for (const auto& lib : libs) {
+    luaL_requiref(s, lib.name, lib.func, 1);
+    lua_pop(s, 1);
+  }
+  for (const char* name : {"dofile", "loadfile", "load", "collectgarbage"}) {
+    lua_pushnil(s);
+    lua_setglobal(s, name);
+  }
+  // Keep only the harmless parts of os.
+  lua_getglobal(s, "os");
+  lua_newtable(s);
+  for (const char* f : {"getenv", "clock", "date", "time"}) {
+    lua_getfield(s, -2, f);
+    lua_setfield(s, -2, f);
+  }
+  lua_setglobal(s, "os");
+  lua_pop(s, 1);
+  return L;
+}
+
+}  // namespace sipi::lua

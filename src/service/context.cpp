@@ -1,0 +1,28 @@
+#include "service/context.h"
+
+#include <cstdio>
+
+namespace sipi::service {
+
+Context Context::from_config(const Config& c, std::filesystem::path canonical_imgroot) {
+  Context ctx;
+  ctx.root = {std::move(canonical_imgroot), c.prefix_as_path};
+  ctx.limits = {c.max_width, c.max_height, c.max_area};
+  ctx.jpeg_quality = c.jpeg_quality;
+  ctx.scaling = c.scaling_quality;
+  ctx.tile_size = c.tile_size;
+  return ctx;
+}
+
+std::string make_etag(const std::string& parts) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : parts) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "\"%016llx\"", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace sipi::service

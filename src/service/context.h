@@ -1,0 +1,36 @@
+// What the IIIF service needs from the configuration, extracted once at startup.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <filesystem>
+#include <string>
+
+#include "core/config.h"
+#include "iiif/size.h"
+#include "source/resolver.h"
+
+namespace sipi::service {
+
+struct Context {
+  source::ImageRoot root;
+  iiif::Limits limits;
+  int jpeg_quality = 80;
+  ScalingQualities scaling;
+  int tile_size = 512;
+
+  static Context from_config(const Config& c, std::filesystem::path canonical_imgroot);
+};
+
+// The file behind an identifier, with what makes its validators (ETag, Last-Modified).
+struct SourceFile {
+  std::filesystem::path path;
+  std::int64_t bytes = 0;
+  std::time_t mtime = 0;
+  std::int64_t mtime_ns = 0;
+};
+
+// FNV-1a of `parts`, as a strong ETag value ("…" included).
+std::string make_etag(const std::string& parts);
+
+}  // namespace sipi::service

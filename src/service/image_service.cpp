@@ -1,0 +1,98 @@
+#include "service/image_service.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+
+#include "encode/encode.h"
+#include "pipeline/plan.h"
+#include "pipeline/transform.h"
+#include "source/decoder.h"
+
+namespace sipi::service {
+namespace {
+
+ScalingQuality scaling_for(const Context& ctx, iiif::Format f) {
+  switch (f) {
+    case iiif::Format::jpg: return ctx.scaling.jpeg;
+    case iiif::Format::tif: return ctx.scaling.tiff;
+    case iiif::Format::jp2: return ctx.scaling.j2k;
+    default: return ctx.scaling.png;
+  }
+}
+
+// Output size after rotation: the bounding box of the rotated rectangle.
+Dim rotated(Dim d, const iiif::Rotation& r) {
+  double deg = r.effective();
+  if (deg == 90.0 || deg == 270.0) return {d.h, d.w};
+  if (r.is_right_angle()) return d;
+  double rad = deg * M_PI / 180.0;
+  double c = std::abs(std::cos(rad)), s = std::abs(std::sin(rad));
+  return {static_cast<std::int64_t>(std::ceil(d.w * c + d.h * s)),
+          static_cast<std::int64_t>(std::ceil(d.w * s + d.h * c))};
+}
+
+}  // namespace
+
+Result<SourceFile> open_source(const Context& ctx, const iiif::ImageRef& ref) {
+  auto path = source::resolve(ctx.root, ref.prefix, ref.identifier);
+  if (!path) return path.error();
+  struct stat st {};
+  if (::stat(path->c_str(), &st) != 0) return Error::not_found("source.not_found", path->string());
+  SourceFile f;
+  f.path = std::move(*path);
+  f.bytes = st.st_size;
+  f.mtime = st.st_mtim.tv_sec;
+  f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return f;
+}
+
+Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest& req) {
+  auto file = open_source(ctx, req.ref);
+  if (!file) return file.error();
+  auto shape = source::probe(file->path, req.ref.page);
+  if (!shape) return shape.error();
+  auto region = iiif::resolve_region(req.region, shape->size);
+  if (!region) return region.error();
+  auto size = iiif::resolve_size(req.size, {region->w, region->h}, ctx.limits);
+  if (!size) return size.error();
+  Dim out = rotated(*size, req.rotation);
+  if (out.w > iiif::format_info(req.format).max_side || out.h > iiif::format_info(req.format).max_side) {
+    return Error::bad_request("iiif.format.too_large");
+  }
+
+  PreparedImage p{req, std::move(*file), std::move(*shape), *region, *size, {}, {}};
+  const auto& fi = iiif::format_info(req.format);
+  p.canonical = iiif::base_path(req.ref) + "/" + iiif::canonical_region(p.region, p.shape.size) + "/" +
+                iiif::canonical_size(p.size, {p.region.w, p.region.h}, ctx.limits) + "/" +
+                iiif::canonical_rotation(req.rotation) + "/" + std::string(iiif::quality_name(req.quality)) +
+                "." + std::string(fi.ext);
+  p.etag = make_etag(p.canonical + "|" + p.file.path.string() + "|" + std::to_string(p.file.mtime_ns) + "|" +
+                     std::to_string(p.file.bytes) + "|" + std::to_string(ctx.jpeg_quality));
+  return p;
+}
+
+Result<std::string> render_image(const Context& ctx, const PreparedImage& p) {
+  std::vector<Dim> levels;
+  for (const auto& l : p.shape.levels) levels.push_back(l.size);
+  std::size_t level = pipeline::choose_level(levels, p.region, p.size);
+  bool whole = p.region == Rect{0, 0, p.shape.size.w, p.shape.size.h};
+  auto img = source::load_level(p.file.path, p.shape, level, whole);
+  if (!img) return img.error();
+  try {
+    vips::VImage v = *img;
+    Rect at = pipeline::region_at_level(p.region, p.shape.size, {v.width(), v.height()});
+    v = pipeline::crop(v, at);
+    v = pipeline::normalise_colour(v);
+    v = pipeline::scale(v, p.size, scaling_for(ctx, p.request.format));
+    v = pipeline::rotate(v, p.request.rotation, iiif::format_info(p.request.format).alpha);
+    v = pipeline::apply_quality(v, p.request.quality);
+    return encode::encode(v, p.request.format, {ctx.jpeg_quality});
+  } catch (const vips::VError& e) {
+    std::string msg = e.what();
+    vips_error_clear();
+    return Error::internal("codec.decode", p.file.path.string() + ": " + msg);
+  }
+}
+
+}  // namespace sipi::service

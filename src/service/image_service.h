@@ -1,0 +1,35 @@
+// The IIIF image use-case, split in two so that HTTP can answer HEAD and conditional requests
+// from the cheap half: prepare() resolves the file, reads headers and checks every parameter
+// against the image (no pixels); render() decodes, transforms and encodes.
+#pragma once
+
+#include <string>
+
+#include "core/result.h"
+#include "iiif/request.h"
+#include "service/context.h"
+#include "source/shape.h"
+
+namespace sipi::service {
+
+struct PreparedImage {
+  iiif::ImageRequest request;
+  SourceFile file;
+  source::ImageShape shape;
+  Rect region;           // full-resolution pixels
+  Dim size;              // after scaling, before rotation
+  std::string canonical; // canonical path: /{prefix}/{id}/{region}/{size}/{rotation}/{quality}.{format}
+  std::string etag;
+};
+
+// Errors: those of the resolver, probe, region and size resolution, and 400
+// iiif.format.too_large when the output exceeds what the format can store.
+Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest& req);
+
+// The encoded image. Errors: 500 codec.*.
+Result<std::string> render_image(const Context& ctx, const PreparedImage& p);
+
+// Shared by image and info: resolve and stat the file.
+Result<SourceFile> open_source(const Context& ctx, const iiif::ImageRef& ref);
+
+}  // namespace sipi::service

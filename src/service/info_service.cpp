@@ -1,0 +1,44 @@
+#include "service/info_service.h"
+
+#include "iiif/info.h"
+#include "service/image_service.h"
+#include "source/decoder.h"
+
+namespace sipi::service {
+namespace {
+
+// Declare the source's own tiles when they are a sensible request size; otherwise the default.
+Dim declared_tile(const Context& ctx, const source::ImageShape& s) {
+  auto ok = [](std::int64_t t) { return t >= 128 && t <= 2048; };
+  if (ok(s.tile.w) && ok(s.tile.h)) return s.tile;
+  return {ctx.tile_size, ctx.tile_size};
+}
+
+}  // namespace
+
+Result<PreparedInfo> prepare_info(const Context& ctx, const iiif::ImageRef& ref) {
+  auto file = open_source(ctx, ref);
+  if (!file) return file.error();
+  auto shape = source::probe(file->path, ref.page);
+  if (!shape) return shape.error();
+  return PreparedInfo{std::move(*file), std::move(*shape)};
+}
+
+std::string info_document(const Context& ctx, const PreparedInfo& p, const std::string& id) {
+  iiif::InfoInput in;
+  in.id = id;
+  in.size = p.shape.size;
+  in.tile = declared_tile(ctx, p.shape);
+  in.pages = p.shape.pages;
+  in.limits = ctx.limits;
+  return iiif::info_json(in);
+}
+
+std::string info_etag(const Context& ctx, const PreparedInfo& p, const std::string& id) {
+  return make_etag("info|" + id + "|" + p.file.path.string() + "|" + std::to_string(p.file.mtime_ns) + "|" +
+                   std::to_string(p.file.bytes) + "|" + std::to_string(ctx.limits.max_width) + "," +
+                   std::to_string(ctx.limits.max_height) + "," + std::to_string(ctx.limits.max_area) + "|" +
+                   std::to_string(ctx.tile_size));
+}
+
+}  // namespace sipi::service

@@ -1,0 +1,44 @@
+#include "source/resolver.h"
+
+#include <unistd.h>
+
+namespace sipi::source {
+namespace fs = std::filesystem;
+namespace {
+
+bool safe_relative(const std::string& rel) {
+  if (rel.empty() || rel.find('\0') != std::string::npos) return false;
+  std::size_t start = 0;
+  while (true) {
+    auto pos = rel.find('/', start);
+    std::string_view part(rel.data() + start, (pos == std::string::npos ? rel.size() : pos) - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    if (pos == std::string::npos) return true;
+    start = pos + 1;
+  }
+}
+
+bool inside(const fs::path& root, const fs::path& p) {
+  auto r = root.native(), s = p.native();
+  return s.size() > r.size() && s.compare(0, r.size(), r) == 0 && (r.back() == '/' || s[r.size()] == '/');
+}
+
+}  // namespace
+
+Result<fs::path> resolve(const ImageRoot& root, const std::string& prefix, const std::string& identifier) {
+  std::string rel = (root.prefix_as_path && !prefix.empty()) ? prefix + "/" + identifier : identifier;
+  if (!safe_relative(rel)) return Error::bad_request("path.traversal", "unsafe path: " + rel);
+  fs::path candidate = root.root / rel;
+  std::error_code ec;
+  fs::path real = fs::canonical(candidate, ec);
+  if (ec) return Error::not_found("source.not_found", candidate.string() + ": " + ec.message());
+  if (!inside(root.root, real)) {
+    return Error::bad_request("path.outside_root", real.string() + " is outside " + root.root.string());
+  }
+  if (!fs::is_regular_file(real, ec) || ::access(real.c_str(), R_OK) != 0) {
+    return Error::not_found("source.not_found", real.string() + " is not a readable file");
+  }
+  return real;
+}
+
+}  // namespace sipi::source

@@ -1,0 +1,23 @@
+// Turns a IIIF prefix and identifier into a file inside the image root. The only place that
+// builds filesystem paths from request text.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "core/result.h"
+
+namespace sipi::source {
+
+struct ImageRoot {
+  std::filesystem::path root;  // canonical (realpath) image root
+  bool prefix_as_path = true;
+};
+
+// Errors: 400 path.traversal (a component is empty, "." or ".."), 400 path.outside_root (the
+// real path, after symlinks, leaves the root), 404 source.not_found (missing, or not a
+// regular readable file). Messages never reach the client.
+Result<std::filesystem::path> resolve(const ImageRoot& root, const std::string& prefix,
+                                      const std::string& identifier);
+
+}  // namespace sipi::source

@@ -1,0 +1,33 @@
+// What a source image looks like before any pixel is decoded: format, size, the resolution
+// levels it can decode cheaply and its native tiling. Built by Decoder::probe from headers only.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/geometry.h"
+
+namespace sipi::source {
+
+enum class SourceFormat { tiff, jp2, jpeg, png, webp };
+
+const char* format_name(SourceFormat f);
+
+// One decodable resolution. `index` is codec-specific: a TIFF directory (page), a SubIFD
+// number, a JPEG 2000 discard-level count or a JPEG DCT shrink factor.
+struct Level {
+  Dim size;
+  int index = 0;
+  int subifd = -1;  // TIFF: SubIFD number within `index`'s directory, -1 = the directory itself
+};
+
+struct ImageShape {
+  SourceFormat format = SourceFormat::tiff;
+  Dim size;                   // full resolution of the selected page
+  int pages = 1;              // document pages (pyramid levels are not pages)
+  int page_index = 0;         // selected page, 0-based
+  std::vector<Level> levels;  // levels[0] is full resolution; then smaller and smaller
+  Dim tile;                   // native tile size, {0,0} when not tiled
+};
+
+}  // namespace sipi::source

@@ -1,0 +1,101 @@
+#include "lua/config_file.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace sipi::lua {
+namespace {
+namespace fs = std::filesystem;
+
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  fs::path write(const std::string& text) {
+    fs::path p = fs::temp_directory_path() /
+                 ("sipi-config-" + std::to_string(::getpid()) + "-" +
+                  ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".lua");
+    std::ofstream(p) << text;
+    files_.push_back(p);
+    return p;
+  }
+  void TearDown() override {
+    for (auto& f : files_) fs::remove(f);
+  }
+  std::vector<fs::path> files_;
+};
+
+TEST_F(ConfigFileTest, ReadsSipiKeys) {
+  auto p = write(R"(
+sipi = { port = 1024, imgroot = './images', prefix_as_path = false, jpeg_quality = 60,
+         scaling_quality = { jpeg = 'low', png = 'medium' }, nthreads = 3, cache_size = '100M',
+         max_width = 5000, keep_alive = 5, ssl_port = 443 }
+fileserver = { docroot = './server', wwwroute = '/server' }
+)");
+  Config c;
+  auto r = load_config_file(p.string(), c);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(c.port, 1024);
+  EXPECT_EQ(c.imgroot, "./images");
+  EXPECT_FALSE(c.prefix_as_path);
+  EXPECT_EQ(c.jpeg_quality, 60);
+  EXPECT_EQ(c.scaling_quality.jpeg, ScalingQuality::low);
+  EXPECT_EQ(c.scaling_quality.png, ScalingQuality::medium);
+  EXPECT_EQ(c.scaling_quality.tiff, ScalingQuality::high);
+  EXPECT_EQ(c.nthreads, 3);
+  EXPECT_EQ(c.cache_size, "100M");
+  EXPECT_EQ(c.max_width, 5000);
+  EXPECT_EQ(c.docroot, "./server");
+  EXPECT_EQ(c.wwwroute, "/server");
+}
+
+TEST_F(ConfigFileTest, WrongTypeNamesTheKey) {
+  Config c;
+  auto r = load_config_file(write("sipi = { port = 'abc' }").string(), c);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("sipi.port"), std::string::npos) << r.error().message;
+  r = load_config_file(write("sipi = { prefix_as_path = 1 }").string(), c);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("sipi.prefix_as_path"), std::string::npos);
+  r = load_config_file(write("sipi = { scaling_quality = { jpeg = 'best' } }").string(), c);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("sipi.scaling_quality.jpeg"), std::string::npos);
+  r = load_config_file(write("sipi = { port = 99999999999 }").string(), c);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("sipi.port"), std::string::npos);
+}
+
+TEST_F(ConfigFileTest, SyntaxErrorNamesFileAndLine) {
+  Config c;
+  auto p = write("sipi = {\n port = 1024,\n imgroot = \n}\n");
+  auto r = load_config_file(p.string(), c);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find(p.filename().string()), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find(":4:"), std::string::npos) << r.error().message;
+}
+
+TEST_F(ConfigFileTest, MissingSipiTable) {
+  Config c;
+  auto r = load_config_file(write("x = 1").string(), c);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("sipi"), std::string::npos);
+}
+
+TEST_F(ConfigFileTest, SandboxHasNoIo) {
+  Config c;
+  auto r = load_config_file(write("io.open('/etc/passwd')\nsipi = {}").string(), c);
+  ASSERT_FALSE(r);
+  r = load_config_file(write("os.execute('true')\nsipi = {}").string(), c);
+  ASSERT_FALSE(r);
+  r = load_config_file(write("sipi = { imgroot = os.getenv('HOME') or '.' }").string(), c);
+  ASSERT_TRUE(r) << r.error().message;
+}
+
+TEST_F(ConfigFileTest, MissingFile) {
+  Config c;
+  auto r = load_config_file("/nonexistent/sipi.lua", c);
+  ASSERT_FALSE(r);
+}
+
+}  // namespace
+}  // namespace sipi::lua
