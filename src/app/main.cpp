@@ -83,6 +83,15 @@ Config build_config(CLI::App& cmd, const ServerFlags& f) {
   return cfg;
 }
 
+// libvips reports per-tile problems through GLib warnings on stderr; keep them in the JSON log.
+void route_glib_warnings() {
+  g_log_set_handler("VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
+                    [](const gchar*, GLogLevelFlags, const gchar* message, gpointer) {
+                      sipi::log::debug("libvips", {{"warning", message ? message : ""}});
+                    },
+                    nullptr);
+}
+
 int serve(Config cfg) {
   namespace fs = std::filesystem;
   auto ctx = std::make_shared<sipi::http::AppContext>();
@@ -103,6 +112,7 @@ int serve(Config cfg) {
   vips_cache_set_max(0);
   vips_concurrency_set(1);
   sipi::source::init_codecs();
+  route_glib_warnings();
   return sipi::http::run_server(ctx);
 }
 

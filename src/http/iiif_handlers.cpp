@@ -54,14 +54,15 @@ Response handle_info(const AppContext& ctx, const RequestView& req, const iiif::
   Response r;
   r.detail = "info";
   r.body = service::info_document(ctx.iiif, *p, id);
+  std::string link = "<" + std::string(iiif::kProfileUri) + ">;rel=\"profile\"";
   if (plain) {
     r.set("Content-Type", "application/json");
-    r.set("Link", "<" + std::string(iiif::kContext) +
-                      ">; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"");
+    link = "<" + std::string(iiif::kContext) +
+           ">;rel=\"http://www.w3.org/ns/json-ld#context\";type=\"application/ld+json\", " + link;
   } else {
     r.set("Content-Type", kLdJson);
   }
-  r.set("Link", "<" + std::string(iiif::kProfileUri) + ">;rel=\"profile\"");
+  r.set("Link", link);
   r.set("Vary", "Accept");
   r.set("ETag", etag);
   r.set("Last-Modified", http_date(p->file.mtime));

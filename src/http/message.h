@@ -35,6 +35,7 @@ struct Response {
   std::filesystem::path file;  // when set, the body is this file, streamed
   std::int64_t content_length = -1;  // for HEAD: the length a GET would have, -1 = unknown
   std::string detail;          // stable error/outcome code for the access log
+  std::string log_message;     // why a 5xx happened: for the log only, never sent
 
   void set(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };

@@ -22,6 +22,7 @@ Response error_response(const Error& e) {
   Response r;
   r.status = e.status;
   r.detail = e.detail;
+  r.log_message = e.message;
   r.body = std::to_string(to_int(e.status)) + " " + reason_phrase(e.status) + "\n";
   if (!e.detail.empty()) r.body += e.detail + "\n";
   r.set("Content-Type", "text/plain; charset=utf-8");

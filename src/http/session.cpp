@@ -148,6 +148,15 @@ void Session::write(std::shared_ptr<Message> msg) {
   });
 }
 
+void Session::access_log(const Response& r, std::int64_t bytes, double ms) {
+  log::Fields f{{"method", current_.method}, {"path", current_.target.substr(0, 512)},
+                {"status", log::num(static_cast<long long>(to_int(r.status)))},
+                {"bytes", log::num(static_cast<long long>(bytes))}, {"ms", log::num(ms)},
+                {"client", client_ip_}, {"detail", r.detail}};
+  if (to_int(r.status) >= 500 && !r.log_message.empty()) f.emplace_back("error", r.log_message);
+  log::write(to_int(r.status) >= 500 ? log::Level::error : log::Level::info, "request", f);
+}
+
 void Session::send(Response r) {
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
   const bool head = current_.is_head();
@@ -173,11 +182,7 @@ void Session::send(Response r) {
       fill(*msg);
       msg->body() = std::move(body);
       msg->prepare_payload();
-      bytes = static_cast<std::int64_t>(msg->body().size());
-      log::info("request", {{"method", current_.method}, {"path", current_.target.substr(0, 512)},
-                            {"status", log::num(static_cast<long long>(to_int(r.status)))},
-                            {"bytes", log::num(static_cast<long long>(bytes))}, {"ms", log::num(ms)},
-                            {"client", client_ip_}, {"detail", r.detail}});
+      access_log(r, static_cast<std::int64_t>(msg->body().size()), ms);
       return write(std::move(msg));
     }
   }
@@ -193,10 +198,7 @@ void Session::send(Response r) {
     msg->body() = std::move(r.body);
     msg->prepare_payload();
   }
-  log::info("request", {{"method", current_.method}, {"path", current_.target.substr(0, 512)},
-                        {"status", log::num(static_cast<long long>(to_int(r.status)))},
-                        {"bytes", log::num(static_cast<long long>(head ? 0 : bytes))}, {"ms", log::num(ms)},
-                        {"client", client_ip_}, {"detail", r.detail}});
+  access_log(r, head ? 0 : bytes, ms);
   write(std::move(msg));
 }
 

@@ -48,6 +48,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read(boost::beast::error_code ec, std::size_t n);
   void dispatch_request();
   void send(Response r);
+  void access_log(const Response& r, std::int64_t bytes, double ms);
   template <class Message>
   void write(std::shared_ptr<Message> msg);
   void on_write(bool close, boost::beast::error_code ec, std::size_t n);

@@ -118,6 +118,10 @@ Result<Request> classify(std::string_view path) {
     return Error::bad_request("iiif.quality.syntax");
   }
 
+  // "…/default.jpg/extra": a quality.format segment before the end is a mangled image request.
+  for (std::size_t i = n >= 5 ? n - 5 : 0; i + 1 < n; ++i) {
+    if (looks_like_quality_format(segs[i].decoded)) return Error::bad_request("iiif.path.syntax");
+  }
   auto ref = make_ref(segs, n - 1);
   if (!ref) return ref.error();
   return Request{RedirectRequest{std::move(*ref)}};

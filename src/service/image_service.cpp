@@ -76,8 +76,10 @@ Result<std::string> render_image(const Context& ctx, const PreparedImage& p) {
   std::vector<Dim> levels;
   for (const auto& l : p.shape.levels) levels.push_back(l.size);
   std::size_t level = pipeline::choose_level(levels, p.region, p.size);
-  bool whole = p.region == Rect{0, 0, p.shape.size.w, p.shape.size.h};
-  auto img = source::load_level(p.file.path, p.shape, level, whole);
+  // Sequential access (less memory, read-ahead) only suits a pipeline that consumes the level
+  // top to bottom: the whole image and no rotation (rotations read out of order).
+  bool sequential = p.region == Rect{0, 0, p.shape.size.w, p.shape.size.h} && p.request.rotation.effective() == 0.0;
+  auto img = source::load_level(p.file.path, p.shape, level, sequential);
   if (!img) return img.error();
   try {
     vips::VImage v = *img;

@@ -74,7 +74,8 @@ Result<ImageShape> probe_jp2(const std::filesystem::path& path) {
 }
 
 vips::VImage load_jp2(const std::filesystem::path& path, const Level& l, bool) {
-  return vips::VImage::jp2kload(path.c_str(), vips::VImage::option()->set("page", l.index));
+  return vips::VImage::jp2kload(path.c_str(),
+                                vips::VImage::option()->set("page", l.index)->set("fail_on", VIPS_FAIL_ON_ERROR));
 }
 
 }  // namespace sipi::source

@@ -23,7 +23,7 @@ Result<ImageShape> probe_jpeg(const std::filesystem::path& path) {
 
 vips::VImage load_jpeg(const std::filesystem::path& path, const Level& l, bool sequential) {
   return vips::VImage::jpegload(path.c_str(), vips::VImage::option()->set("shrink", l.index)->set(
-      "access", sequential ? VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM));
+      "access", sequential ? VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM)->set("fail_on", VIPS_FAIL_ON_ERROR));
 }
 
 }  // namespace sipi::source

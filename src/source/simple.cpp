@@ -5,7 +5,9 @@ namespace sipi::source {
 namespace {
 
 vips::VImage open(const std::filesystem::path& path, SourceFormat f, bool sequential) {
-  auto opts = vips::VImage::option()->set("access", sequential ? VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM);
+  // A truncated or corrupt file is an error, not a half-grey image.
+  auto opts = vips::VImage::option()->set("access", sequential ? VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM)
+                  ->set("fail_on", VIPS_FAIL_ON_ERROR);
   if (f == SourceFormat::png) return vips::VImage::pngload(path.c_str(), opts);
   return vips::VImage::webpload(path.c_str(), opts);
 }

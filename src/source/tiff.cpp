@@ -102,7 +102,7 @@ Result<ImageShape> probe_tiff(const std::filesystem::path& path, int page) {
 
 vips::VImage load_tiff(const std::filesystem::path& path, const Level& l, bool sequential) {
   auto opts = vips::VImage::option()->set("page", l.index)->set(
-      "access", sequential ? VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM);
+      "access", sequential ? VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM)->set("fail_on", VIPS_FAIL_ON_ERROR);
   if (l.subifd >= 0) opts->set("subifd", l.subifd);
   return vips::VImage::tiffload(path.c_str(), opts);
 }

@@ -277,3 +277,17 @@ def test_prefix_and_encoded_slash_identifiers(server):
         status, _, body = server.request(path)
         assert status == 200, path
         assert_pixel(decode(body), (50, 50), cell_colour(0, 0), 0)
+
+
+@pytest.mark.parametrize("ident", ["grid.png", "grid.jpg", "grid_pyr_deflate.tif", "grid_strip_lzw.tif", "grid.jp2"])
+@pytest.mark.parametrize("rot", ["90", "180", "!270", "22.5"])
+def test_whole_image_rotations(server, ident, rot):
+    # Whole-image requests read the level differently (sequentially when nothing reorders rows).
+    status, _, body = server.request(f"/{ident}/full/400,/{rot}/default.png")
+    assert status == 200, body
+    img = decode(body)
+    if rot in ("90", "!270"):
+        assert img.size == (300, 400)
+    elif rot == "180":
+        assert img.size == (400, 300)
+        assert_pixel(img, (400 - 12, 300 - 12), cell_colour(0, 0), 14)

@@ -1,0 +1,109 @@
+"""info.json: required fields, limits, sizes/tiles, id from the request, negotiation, caching."""
+import json
+
+import pytest
+
+LD = 'application/ld+json;profile="http://iiif.io/api/image/3/context.json"'
+FEATURES = {"baseUriRedirect", "canonicalLinkHeader", "cors", "jsonldMediaType", "mirroring",
+            "profileLinkHeader", "regionByPct", "regionByPx", "regionSquare", "rotationArbitrary",
+            "rotationBy90s", "sizeByConfinedWh", "sizeByH", "sizeByPct", "sizeByW", "sizeByWh", "sizeUpscaling"}
+
+
+@pytest.mark.parametrize("ident,native_tile", [
+    ("grid.png", None), ("grid_pyr_deflate.tif", 256), ("grid.jp2", 512), ("grid.jpg", None),
+    ("grid.webp", None), ("grid_subifd.tif", 128), ("grid_strip_lzw.tif", None),
+])
+def test_required_fields(server, ident, native_tile):
+    status, headers, body = server.request(f"/{ident}/info.json")
+    assert status == 200
+    assert headers["content-type"] == LD
+    assert body.startswith(b'{"@context":"http://iiif.io/api/image/3/context.json"')
+    info = json.loads(body)
+    assert info["id"] == f"http://127.0.0.1:{server.port}/{ident}"
+    assert info["type"] == "ImageService3"
+    assert info["protocol"] == "http://iiif.io/api/image"
+    assert info["profile"] == "level2"
+    assert (info["width"], info["height"]) == (1600, 1200)
+    assert (info["maxWidth"], info["maxHeight"], info["maxArea"]) == (4000, 3000, 6000000)
+    tile = info["tiles"][0]
+    assert tile["width"] == (native_tile or 512)
+    factors = [1]
+    while -(-1600 // factors[-1]) > tile["width"] or -(-1200 // factors[-1]) > tile["height"]:
+        factors.append(factors[-1] * 2)
+    assert tile["scaleFactors"] == factors
+    sizes = [(s["width"], s["height"]) for s in info["sizes"]]
+    assert sizes == sorted(sizes) and sizes[-1] == (1600, 1200)
+    for f, (w, h) in zip(reversed(tile["scaleFactors"]), sizes):
+        assert (w, h) == (-(-1600 // f), -(-1200 // f))
+    assert info["extraQualities"] == ["color", "gray", "bitonal"]
+    assert set(info["extraFormats"]) == {"webp", "tif", "jp2", "gif"}
+    assert set(info["preferredFormats"]) <= {"jpg", "png"} | set(info["extraFormats"])
+    assert set(info["extraFeatures"]) == FEATURES
+    for key in ("@id", "license", "attribution", "logo"):
+        assert key not in info
+
+
+def test_id_follows_forwarded_headers(server):
+    info, _ = server.get_json("/sub/prefixed.png/info.json",
+                              headers={"X-Forwarded-Host": "images.example.org", "X-Forwarded-Proto": "https"})
+    assert info["id"] == "https://images.example.org/sub/prefixed.png"
+    info, _ = server.get_json("/sub%2Fdeeper%2Fnested.png/info.json", headers={"Host": "example.net:8182"})
+    assert info["id"] == "http://example.net:8182/sub%2Fdeeper%2Fnested.png"
+    # A forged host with characters that do not belong in a host is ignored.
+    info, _ = server.get_json("/grid.png/info.json", headers={"X-Forwarded-Host": "evil.org/<script>"})
+    assert info["id"] == f"http://127.0.0.1:{server.port}/grid.png"
+
+
+def test_json_ld_negotiation(server):
+    status, headers, body = server.request("/grid.png/info.json", headers={"Accept": "application/json"})
+    assert headers["content-type"] == "application/json"
+    assert 'rel="http://www.w3.org/ns/json-ld#context"' in headers["link"]
+    status, headers, _ = server.request("/grid.png/info.json", headers={"Accept": "application/ld+json"})
+    assert headers["content-type"] == LD
+    assert "accept" in headers["vary"].lower()
+
+
+def test_cors_and_profile_link(server):
+    _, headers, _ = server.request("/grid.png/info.json", headers={"Origin": "https://viewer.example"})
+    assert headers["access-control-allow-origin"] == "*"
+    assert '<http://iiif.io/api/image/3/level2.json>;rel="profile"' in headers["link"]
+
+
+def test_etag_and_304(server):
+    status, headers, body = server.request("/grid.png/info.json")
+    etag, lm = headers["etag"], headers["last-modified"]
+    assert etag.startswith('"') and etag.endswith('"')
+    status, headers, body = server.request("/grid.png/info.json", headers={"If-None-Match": etag})
+    assert status == 304 and body == b""
+    status, _, _ = server.request("/grid.png/info.json", headers={"If-Modified-Since": lm})
+    assert status == 304
+    status, _, _ = server.request("/grid.png/info.json", headers={"If-None-Match": '"other"'})
+    assert status == 200
+
+
+def test_head_info(server):
+    _, get_headers, body = server.request("/grid.png/info.json")
+    status, headers, head_body = server.request("/grid.png/info.json", method="HEAD")
+    assert status == 200 and head_body == b""
+    assert int(headers["content-length"]) == len(body)
+    assert headers["etag"] == get_headers["etag"]
+
+
+def test_base_uri_redirects_to_info(server):
+    status, headers, _ = server.request("/sub/prefixed.png")
+    assert status == 303
+    assert headers["location"] == f"http://127.0.0.1:{server.port}/sub/prefixed.png/info.json"
+    status, headers, _ = server.request("/grid.png", headers={"X-Forwarded-Proto": "https", "Host": "h.example"})
+    assert headers["location"] == "https://h.example/grid.png/info.json"
+
+
+def test_unknown_identifier_is_404(server):
+    assert server.request("/nothing-here.png/info.json")[0] == 404
+    assert server.request("/nothing-here.png/full/max/0/default.jpg")[0] == 404
+
+
+def test_info_for_every_sample_format_matches_image(server):
+    for ident in ["cmyk.jpg", "cmyk.tif", "adobe.png", "grid16.png", "gray.png", "rgba.png", "grid_bigtiff.tif",
+                  "grid_untiled.j2k", "marked.tif"]:
+        info, _ = server.get_json(f"/{ident}/info.json")
+        assert info["width"] > 0 and info["height"] > 0, ident

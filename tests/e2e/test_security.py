@@ -1,0 +1,131 @@
+"""Hostile and malformed input: each gets its status, never a crash, never another file's bytes."""
+import socket
+import time
+
+import pytest
+
+# (path, expected status). Sent byte-for-byte, without client-side normalisation.
+HOSTILE = [
+    ("/../etc/passwd", 400),
+    ("/../../etc/passwd/info.json", 400),
+    ("/%2e%2e/%2e%2e/etc/passwd/info.json", 400),
+    ("/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd/info.json", 400),
+    ("/..%2f..%2fetc%2fpasswd/full/max/0/default.jpg", 400),
+    ("/sub/..%2F..%2Fsecret.txt/info.json", 400),
+    ("/%252e%252e%252fsecret.txt/info.json", 404),      # decoded once: a literal "%2e%2e%2f…" name
+    ("/grid.png%00.jpg/info.json", 400),
+    ("/grid.png%00/full/max/0/default.jpg", 400),
+    ("/escape.png/info.json", 400),                       # symlink out of the root
+    ("/escape.png/full/max/0/default.png", 400),
+    ("/./grid.png/info.json", 400),
+    ("/sub/./prefixed.png/info.json", 400),
+    ("//grid.png/info.json", 400),
+    ("/grid.png//full/max/0/default.jpg", 400),
+    ("/grid.png/full/max/0/default.jpg%0d%0aX-Injected:%20yes", 400),
+    ("/grid.png/%zz/max/0/default.jpg", 400),
+    ("/grid.png/full/max/0/default.exe", 400),
+    ("/grid.png/full/max/0/default.pdf", 400),
+    ("/grid.png/full/max/0/native.jpg", 400),
+    ("/grid.png/full/max/0/default", 400),
+    ("/grid.png/full/max/0/.jpg", 400),
+    ("/grid.png/full/full/0/default.jpg", 400),
+    ("/grid.png/full/max/-1/default.jpg", 400),
+    ("/grid.png/full/max/361/default.jpg", 400),
+    ("/grid.png/full/max/1e2/default.jpg", 400),
+    ("/grid.png/full/max/NaN/default.jpg", 400),
+    ("/grid.png/-1,0,10,10/max/0/default.jpg", 400),
+    ("/grid.png/0,0,0,10/max/0/default.jpg", 400),
+    ("/grid.png/1600,0,10,10/max/0/default.jpg", 400),
+    ("/grid.png/0,1200,10,10/max/0/default.jpg", 400),
+    ("/grid.png/pct:100,0,1,1/max/0/default.jpg", 400),
+    ("/grid.png/pct:0,0,1e9,1/max/0/default.jpg", 400),
+    ("/grid.png/0,0,99999999999,1/max/0/default.jpg", 400),
+    ("/grid.png/full/0,/0/default.jpg", 400),
+    ("/grid.png/full/99999,/0/default.jpg", 400),
+    ("/grid.png/full/^99999,/0/default.jpg", 400),
+    ("/grid.png/full/^4001,/0/default.jpg", 400),
+    ("/grid.png/full/pct:0.0001/0/default.jpg", 400),
+    ("/grid.png/full/1601,/0/default.jpg", 400),
+    ("/grid.png/full/!0,0/0/default.jpg", 400),
+    ("/grid.png/full/,/0/default.jpg", 400),
+    ("/grid.png/full/max/0/default.jpg/extra", 400),
+    ("/grid.png/full/max/0/bitonal.jpg.exe", 400),
+    ("/notanimage.txt/info.json", 404),
+    ("/notanimage.txt/full/max/0/default.jpg", 404),
+    ("/adir/info.json", 404),
+    ("/empty.jpg/info.json", 404),
+    ("/missing.tif/full/max/0/default.jpg", 404),
+    ("/truncated.png/full/max/0/default.png", 500),
+    ("/garbage.tif/info.json", 500),
+    ("/grid.png@0/info.json", 400),
+    ("/grid.png@2/info.json", 404),
+    ("/", 400),
+    ("/?a=b", 400),
+]
+
+
+@pytest.mark.parametrize("path,status", HOSTILE)
+def test_hostile_url(server, path, status):
+    got, _, body = server.request(path)
+    assert got == status, (path, got, body)
+    assert b"TOP SECRET" not in body
+    assert server.alive()
+
+
+def test_server_survives_the_battery(server):
+    assert len(HOSTILE) >= 40
+    assert server.request("/grid.png/0,0,10,10/max/0/default.png")[0] == 200
+
+
+def test_url_too_long(server):
+    status, _, _ = server.request("/" + "a" * 5000 + "/info.json")
+    assert status in (414, 431)
+    assert server.alive()
+
+
+def test_header_too_large(server):
+    status, _, _ = server.request("/grid.png/info.json", headers={"X-Big": "b" * 20000})
+    assert status == 431
+    assert server.alive()
+
+
+def test_garbage_request_line(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n")
+        data = s.recv(4096)
+        assert data.startswith(b"HTTP/1.1 400") or data == b""
+    assert server.request("/health")[0] == 200
+
+
+def test_trickled_header_is_cut_off(server):
+    # header_timeout = 2 s in the test config: a client sending one byte every 0.5 s is closed.
+    start = time.time()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        closed = False
+        for ch in b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+            try:
+                s.sendall(bytes([ch]))
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.5)
+            if time.time() - start > 6:
+                break
+        if not closed:
+            s.settimeout(5)
+            try:
+                closed = s.recv(1) == b""
+            except (ConnectionResetError, socket.timeout):
+                closed = True
+    assert closed
+    assert time.time() - start < 8
+    assert server.request("/health")[0] == 200  # and others are still served
+
+
+def test_idle_connections_do_not_block_others(server):
+    socks = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(50)]
+    try:
+        assert server.request("/grid.png/0,0,50,50/max/0/default.png")[0] == 200
+    finally:
+        for s in socks:
+            s.close()
