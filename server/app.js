@@ -35,7 +35,7 @@
         b.addEventListener('click', () => open(s, b));
         li.appendChild(b);
         list.appendChild(li);
-        if (i === 0) open(s, b);
+        if (i === (parseInt(new URLSearchParams(location.search).get("i"), 10) || 0)) open(s, b);
       });
     })
     .catch((e) => { status.textContent = `Cannot list samples: ${e}`; });

@@ -31,6 +31,8 @@ Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
   std::string_view path = req.path();
   if (path.empty() || path[0] != '/') return now(error_response(Error::bad_request("http.target")));
   if (path == "/health") return now(handle_health(*ctx, req));
+  // Browsers ask for it on every page; it is not an IIIF base URI to redirect.
+  if (path == "/favicon.ico") return now(error_response(Error::not_found("http.no_favicon")));
   if (!ctx->docroot.empty()) {
     if (path == "/") {
       Response r;
