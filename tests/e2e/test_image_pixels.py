@@ -18,6 +18,12 @@ SOURCES = {
     "grid_pyr_jpeg.tif": 12,
     "grid.jpg": 12,
     "png_named.jpg": 0,
+    "grid16.tif": 0,
+    "grid_lab.tif": 3,
+    "grid_progressive.jpg": 12,
+    "grid_ycbcr.tif": 12,
+    "grid_palette.png": 0,
+    "grid_planar.tif": 0,
 }
 
 
@@ -291,3 +297,20 @@ def test_whole_image_rotations(server, ident, rot):
     elif rot == "180":
         assert img.size == (400, 300)
         assert_pixel(img, (400 - 12, 300 - 12), cell_colour(0, 0), 14)
+
+
+@pytest.mark.parametrize("ident,tol", [("gray16.tif", 1), ("gray_alpha.png", 0), ("bilevel.tif", 0)])
+def test_grey_sources_stay_grey(server, ident, tol):
+    from PIL import Image
+    import io
+    status, _, body = server.request(f"/{ident}/{4 * CELL},{3 * CELL},{CELL},{CELL}/max/0/default.png")
+    assert status == 200, body
+    img = decode(body)
+    assert img.mode in ("L", "LA"), img.mode
+    status, _, ref = server.request(f"/gray.png/{4 * CELL},{3 * CELL},{CELL},{CELL}/max/0/default.png")
+    want = decode(ref).getpixel((50, 50))
+    got = img.getpixel((50, 50))
+    got = got[0] if isinstance(got, tuple) else got
+    if ident == "bilevel.tif":
+        want = 255 if want >= 128 else 0
+    assert abs(got - want) <= tol, (got, want)
