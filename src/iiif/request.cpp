@@ -90,7 +90,17 @@ Result<Request> classify(std::string_view path) {
     return Request{InfoRequest{std::move(*ref)}};
   }
 
-  if (looks_like_quality_format(last)) {
+  // "{quality}.{format}" at the end makes an image request only if the segments before it look
+  // like IIIF parameters; otherwise it is an identifier that happens to be named "gray.png".
+  bool params_before = false;
+  if (n >= 5) {
+    params_before = parse_region(segs[n - 4].decoded) || parse_size(segs[n - 3].decoded) ||
+                    parse_rotation(segs[n - 2].decoded);
+  } else if (n >= 2) {
+    const std::string& prev = segs[n - 2].decoded;
+    params_before = parse_region(prev) || parse_size(prev) || parse_rotation(prev);
+  }
+  if (looks_like_quality_format(last) && params_before) {
     if (n < 5) return Error::bad_request("iiif.path.incomplete");
     auto region = parse_region(segs[n - 4].decoded);
     if (!region) return region.error();

@@ -97,6 +97,12 @@ def test_base_uri_redirects_to_info(server):
     assert headers["location"] == "https://h.example/grid.png/info.json"
 
 
+def test_base_uri_of_identifier_named_like_a_quality(server):
+    status, headers, _ = server.request("/gray.png")
+    assert status == 303
+    assert headers["location"].endswith("/gray.png/info.json")
+
+
 def test_unknown_identifier_is_404(server):
     assert server.request("/nothing-here.png/info.json")[0] == 404
     assert server.request("/nothing-here.png/full/max/0/default.jpg")[0] == 404

@@ -61,6 +61,17 @@ TEST(Classify, InfoAndRedirect) {
   EXPECT_TRUE(std::holds_alternative<RedirectRequest>(*trailing));
 }
 
+TEST(Classify, IdentifierNamedLikeQualityFormatRedirects) {
+  for (const char* path : {"/gray.png", "/images/default.tif", "/a/b/c/d/color.jpg"}) {
+    auto r = classify(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_TRUE(std::holds_alternative<RedirectRequest>(*r)) << path;
+  }
+  auto img = classify("/gray.png/full/max/0/default.jpg");
+  ASSERT_TRUE(img);
+  EXPECT_EQ(std::get<ImageRequest>(*img).ref.identifier, "gray.png");
+}
+
 TEST(Classify, EncodedSlashIsDecodedOnce) {
   auto r = classify("/sub%2Fdir%2Fimg.tif/info.json");
   ASSERT_TRUE(r);
