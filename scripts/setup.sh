@@ -13,6 +13,10 @@ PACKAGES=(
   curl
 )
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
+# --test: what only the test suite needs (a real browser for the viewer test, ICC profiles).
+if [ "${1:-}" = "--test" ]; then
+  PACKAGES+=(chromium icc-profiles-free)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
