@@ -31,22 +31,4 @@ std::optional<std::string> percent_decode(std::string_view in) {
   return out;
 }
 
-std::string percent_encode_identifier(std::string_view in) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(in.size());
-  for (unsigned char c : in) {
-    bool escape = c < 0x21 || c >= 0x7f || c == '/' || c == '?' || c == '#' || c == '[' ||
-                  c == ']' || c == '@' || c == '%';
-    if (escape) {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
-}
-
 }  // namespace sipi

@@ -11,7 +11,4 @@ namespace sipi {
 // NUL byte, which no identifier may hold. '+' is left as is: it means space only in queries.
 std::optional<std::string> percent_decode(std::string_view in);
 
-// Encodes the characters IIIF asks to escape in an identifier (/ ? # [ ] @ % and controls).
-std::string percent_encode_identifier(std::string_view in);
-
 }  // namespace sipi

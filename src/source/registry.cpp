@@ -8,17 +8,6 @@
 
 namespace sipi::source {
 
-const char* format_name(SourceFormat f) {
-  switch (f) {
-    case SourceFormat::tiff: return "tiff";
-    case SourceFormat::jp2: return "jp2";
-    case SourceFormat::jpeg: return "jpeg";
-    case SourceFormat::png: return "png";
-    case SourceFormat::webp: return "webp";
-  }
-  return "?";
-}
-
 Result<SourceFormat> sniff(const std::filesystem::path& path) {
   std::array<unsigned char, 16> m{};
   std::ifstream in(path, std::ios::binary);

@@ -11,8 +11,6 @@ namespace sipi::source {
 
 enum class SourceFormat { tiff, jp2, jpeg, png, webp };
 
-const char* format_name(SourceFormat f);
-
 // One decodable resolution. `index` is codec-specific: a TIFF directory (page), a SubIFD
 // number, a JPEG 2000 discard-level count or a JPEG DCT shrink factor.
 struct Level {

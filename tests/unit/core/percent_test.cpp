@@ -20,10 +20,5 @@ TEST(PercentDecode, RejectsMalformedAndNul) {
   EXPECT_FALSE(percent_decode("a%00"));
 }
 
-TEST(PercentEncode, EscapesIiifSet) {
-  EXPECT_EQ(percent_encode_identifier("a/b?c#d[e]f@g%h"), "a%2Fb%3Fc%23d%5Be%5Df%40g%25h");
-  EXPECT_EQ(percent_decode(percent_encode_identifier("x/y z")).value(), "x/y z");
-}
-
 }  // namespace
 }  // namespace sipi
