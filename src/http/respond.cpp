@@ -26,6 +26,8 @@ Response error_response(const Error& e) {
   r.body = std::to_string(to_int(e.status)) + " " + reason_phrase(e.status) + "\n";
   if (!e.detail.empty()) r.body += e.detail + "\n";
   r.set("Content-Type", "text/plain; charset=utf-8");
+  // Cross-origin viewers must be able to read the status of a failed info.json or tile.
+  r.set("Access-Control-Allow-Origin", "*");
   return r;
 }
 

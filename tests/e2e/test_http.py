@@ -95,6 +95,7 @@ def test_error_bodies_do_not_leak_paths(server, imgroot):
         assert status >= 400
         assert imgroot.encode() not in body and b"/tmp" not in body, (path, body)
         assert headers["content-type"].startswith("text/plain")
+        assert headers["access-control-allow-origin"] == "*"
 
 
 def test_favicon_is_not_an_iiif_redirect(server):
