@@ -5,7 +5,10 @@
 #include <iostream>
 #include <vips/vips8>
 
+#include "cli/commands.h"
+#include "cli/convert.h"
 #include "core/config.h"
+#include "metadata/metadata.h"
 #include "core/log.h"
 #include "http/server.h"
 #include "lua/config_file.h"
@@ -44,6 +47,50 @@ void add_server_options(CLI::App& cmd, ServerFlags& f) {
   cmd.add_option("--max-width", f.max_width, "IIIF maxWidth")->envname("SIPI_MAX_WIDTH");
   cmd.add_option("--max-height", f.max_height, "IIIF maxHeight")->envname("SIPI_MAX_HEIGHT");
   cmd.add_option("--max-area", f.max_area, "IIIF maxArea")->envname("SIPI_MAX_AREA");
+}
+
+void add_convert_options(CLI::App& cmd, sipi::cli::ConvertOptions& o) {
+  cmd.add_option("input", o.input, "source image")->required();
+  cmd.add_option("output", o.output, "output image; the format comes from the extension or --format")->required();
+  cmd.add_option("-F,--format", o.format, "jpg, tif, png, webp, jp2, jpx or j2k");
+  cmd.add_option("-r,--region", o.region, "region x y w h")->expected(4);
+  cmd.add_option("-s,--size", o.size, "IIIF size (e.g. 1000, or !800,800)");
+  cmd.add_option("-S,--scale", o.scale, "scale in percent");
+  cmd.add_option("-R,--reduce", o.reduce, "reduce by 2^n");
+  cmd.add_option("-o,--rotate", o.rotate, "rotate clockwise by degrees");
+  cmd.add_option("-m,--mirror", o.mirror, "none, horizontal or vertical");
+  cmd.add_option("-q,--quality", o.quality, "JPEG/WebP quality 1..100 (JPEG 2000: lossy at this quality)");
+  cmd.add_option("-I,--icc", o.icc, "convert to none, sRGB, AdobeRGB or GRAY and embed that profile");
+  cmd.add_flag("--topleft", o.topleft, "apply the EXIF/TIFF orientation and reset it to 1");
+  cmd.add_flag("-k,--skipmeta", o.skipmeta, "drop EXIF, IPTC, XMP and ICC");
+  cmd.add_option("-n,--pagenum", o.pagenum, "page of a multi-page TIFF (1 = first)");
+  cmd.add_option("-w,--watermark", o.watermark, "image blended into the output");
+  cmd.add_flag("--json", o.json, "one JSON document on stdout");
+  cmd.add_flag("--Ctiff_pyramid", o.tiff_pyramid, "TIFF: tiled pyramid (256 px tiles)");
+  // JPEG 2000
+  auto* jp = &o.jp2;
+  cmd.add_option("--Sprofile", [](const CLI::results_t&) { return true; }, "accepted for SIPI compatibility");
+  cmd.add_option("--rates", [jp](const CLI::results_t& r) {
+    for (const auto& v : r) {
+      if (v == "X" || v == "x") { jp->rates.push_back(0); continue; }
+      try { jp->rates.push_back(std::stod(v)); } catch (...) { return false; }
+    }
+    jp->lossless = jp->rates.empty() || jp->rates.back() == 0;
+    return true;
+  }, "compression ratio per quality layer, e.g. 80 40 20 X (X = lossless)")->expected(1, 100);
+  cmd.add_option("--Clayers", o.jp2.layers, "number of quality layers");
+  cmd.add_option("--Clevels", o.jp2.levels, "number of resolution levels (decompositions)");
+  cmd.add_option("--Corder", o.jp2.order, "progression order: LRCP RLCP RPCL PCRL CPRL");
+  cmd.add_option("--Stiles", [jp](const CLI::results_t& r) { return sipi::encode::parse_pair(r[0], jp->tile_w, jp->tile_h); },
+                 "tile size, e.g. {512,512}");
+  cmd.add_option("--Cprecincts", [jp](const CLI::results_t& r) {
+    return sipi::encode::parse_pair(r[0], jp->precinct_w, jp->precinct_h); }, "precinct size, e.g. {256,256}");
+  cmd.add_option("--Cblk", [jp](const CLI::results_t& r) { return sipi::encode::parse_pair(r[0], jp->cblk_w, jp->cblk_h); },
+                 "code-block size, e.g. {64,64}");
+  cmd.add_option("--Cuse_sop", [jp](const CLI::results_t& r) {
+    jp->sop = r[0] == "yes" || r[0] == "true" || r[0] == "1";
+    return r[0] == "yes" || r[0] == "no" || r[0] == "true" || r[0] == "false" || r[0] == "1" || r[0] == "0"; },
+                 "SOP markers: yes or no");
 }
 
 [[noreturn]] void die(const std::string& msg) {
@@ -112,6 +159,7 @@ int serve(Config cfg) {
   vips_cache_set_max(0);
   vips_concurrency_set(1);
   sipi::source::init_codecs();
+  sipi::metadata::init();
   route_glib_warnings();
   return sipi::http::run_server(ctx);
 }
@@ -131,11 +179,37 @@ int main(int argc, char** argv) {
   CLI::App* server = app.add_subcommand("server", "run the IIIF server");
   add_server_options(*server, flags);
 
+  sipi::cli::ConvertOptions conv;
+  CLI::App* convert = app.add_subcommand("convert", "convert an image, keeping its metadata");
+  add_convert_options(*convert, conv);
+
+  std::string query_file;
+  bool query_json = false;
+  CLI::App* query = app.add_subcommand("query", "describe an image and its metadata");
+  query->add_option("file", query_file, "image")->required();
+  query->add_flag("--json", query_json, "one JSON document on stdout");
+
+  std::string cmp_a, cmp_b;
+  CLI::App* compare = app.add_subcommand("compare", "compare the pixels of two images (exit 0 = identical)");
+  compare->add_option("a", cmp_a, "first image")->required();
+  compare->add_option("b", cmp_b, "second image")->required();
+
+  std::string verify_file;
+  CLI::App* verify = app.add_subcommand("verify", "check that an image decodes completely");
+  verify->add_option("file", verify_file, "image")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   if (server->parsed()) return serve(build_config(*server, flags));
+  sipi::source::init_codecs();
+  sipi::metadata::init();
+  vips_concurrency_set(0);  // offline: let libvips use every core
+  if (convert->parsed()) return sipi::cli::run_convert(conv);
+  if (query->parsed()) return sipi::cli::run_query(query_file, query_json);
+  if (compare->parsed()) return sipi::cli::run_compare(cmp_a, cmp_b);
+  if (verify->parsed()) return sipi::cli::run_verify(verify_file);
   return 0;
 }

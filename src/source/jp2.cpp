@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 
+#include "metadata/metadata.h"
 #include "source/decoder.h"
 
 namespace sipi::source {
@@ -60,6 +61,7 @@ Result<ImageShape> probe_jp2(const std::filesystem::path& path) {
   opj_destroy_cstr_info(&info);
 
   ImageShape s;
+  if (!is_raw_codestream(path)) s.icc = metadata::read_jp2_icc(path);
   s.format = SourceFormat::jp2;
   s.size = {static_cast<std::int64_t>(image->x1 - image->x0), static_cast<std::int64_t>(image->y1 - image->y0)};
   if (s.size.w < 1 || s.size.h < 1 || resolutions < 1) return Error::internal("codec.header", "empty JPEG 2000");
@@ -73,9 +75,14 @@ Result<ImageShape> probe_jp2(const std::filesystem::path& path) {
   return s;
 }
 
-vips::VImage load_jp2(const std::filesystem::path& path, const Level& l, bool) {
-  return vips::VImage::jp2kload(path.c_str(),
-                                vips::VImage::option()->set("page", l.index)->set("fail_on", VIPS_FAIL_ON_ERROR));
+vips::VImage load_jp2(const std::filesystem::path& path, const Level& l, const std::string& icc) {
+  vips::VImage img = vips::VImage::jp2kload(
+      path.c_str(), vips::VImage::option()->set("page", l.index)->set("fail_on", VIPS_FAIL_ON_ERROR));
+  if (!icc.empty()) {
+    img = img.copy();
+    vips_image_set_blob_copy(img.get_image(), VIPS_META_ICC_NAME, icc.data(), icc.size());
+  }
+  return img;
 }
 
 }  // namespace sipi::source

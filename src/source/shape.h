@@ -26,6 +26,7 @@ struct ImageShape {
   int page_index = 0;         // selected page, 0-based
   std::vector<Level> levels;  // levels[0] is full resolution; then smaller and smaller
   Dim tile;                   // native tile size, {0,0} when not tiled
+  std::string icc;            // JPEG 2000: the colr box's ICC profile, which libvips 8.14 does not attach
 };
 
 }  // namespace sipi::source

@@ -1,0 +1,19 @@
+// The offline commands besides convert. Each returns the process exit status.
+#pragma once
+
+#include <string>
+
+namespace sipi::cli {
+
+// Human-readable (or --json) description: format, size, pages, levels, tiles, bands, bit depth,
+// colour space, ICC profile, orientation, and the EXIF/IPTC/XMP fields. 0 ok, 1 unreadable.
+int run_query(const std::string& path, bool json);
+
+// Decodes both images completely and compares every sample. 0 identical; 1 different (mean and
+// max difference on stderr; different sizes or band counts count as different); 2 unreadable.
+int run_compare(const std::string& a, const std::string& b);
+
+// Decodes the whole image (every level a server would use). 0 decodable, 1 not.
+int run_verify(const std::string& path);
+
+}  // namespace sipi::cli

@@ -1,0 +1,38 @@
+// `sipi convert IN OUT`: format conversion with SIPI's transform options, keeping EXIF, IPTC,
+// XMP and ICC wherever the target format can hold them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "encode/jp2_writer.h"
+
+namespace sipi::cli {
+
+struct ConvertOptions {
+  std::string input, output;
+  std::string format;              // -F: jpg|jpeg|tif|tiff|png|webp|jp2|jpx|j2k; "" = from extension
+  std::vector<int> region;         // -r x y w h
+  std::string size;                // -s IIIF size
+  int scale = 0;                   // -S percent
+  int reduce = 0;                  // -R n: 1/2^n
+  double rotate = 0;               // -o degrees clockwise
+  std::string mirror = "none";     // -m none|horizontal|vertical
+  int quality = 0;                 // -q 1..100; 0 = format default
+  std::string icc;                 // -I none|sRGB|AdobeRGB|GRAY; "" = keep
+  bool topleft = false;
+  bool skipmeta = false;
+  int pagenum = 0;                 // -n 1-based page of a multi-page TIFF
+  std::string watermark;           // -w grey or RGB(A) image blended in
+  bool json = false;
+  bool tiff_pyramid = false;       // --Ctiff_pyramid
+  encode::Jp2Params jp2;
+  bool jp2_lossy_requested = false;
+};
+
+// Runs the conversion; returns the process exit status (0 ok, 1 failure). Prints one line to
+// stderr on failure, or with --json exactly one JSON document on stdout either way.
+int run_convert(const ConvertOptions& o);
+
+}  // namespace sipi::cli

@@ -1,0 +1,69 @@
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/describe.h"
+#include "metadata/metadata.h"
+#include "source/decoder.h"
+
+namespace sipi::cli {
+
+namespace {
+const char* format_label(source::SourceFormat f) {
+  switch (f) {
+    case source::SourceFormat::tiff: return "TIFF";
+    case source::SourceFormat::jp2: return "JPEG 2000";
+    case source::SourceFormat::jpeg: return "JPEG";
+    case source::SourceFormat::png: return "PNG";
+    case source::SourceFormat::webp: return "WebP";
+  }
+  return "?";
+}
+}  // namespace
+
+int run_query(const std::string& path, bool json) {
+  auto shape = source::probe(path, 0);
+  if (!shape) {
+    std::cerr << "Error reading image: " << path << ": not a readable image" << std::endl;
+    return 1;
+  }
+  auto img = source::load_level(path, *shape, 0, true);
+  if (!img) {
+    std::cerr << "Error reading image: " << path << ": not a readable image" << std::endl;
+    return 1;
+  }
+  auto meta = metadata::read(path);
+  nlohmann::ordered_json j;
+  j["file"] = path;
+  j["format"] = format_label(shape->format);
+  j["image"] = describe_image(*img, meta.orientation());
+  j["pages"] = shape->pages;
+  auto levels = nlohmann::ordered_json::array();
+  for (const auto& l : shape->levels) levels.push_back({l.size.w, l.size.h});
+  j["levels"] = levels;
+  j["tile"] = {shape->tile.w, shape->tile.h};
+  auto fields = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : metadata::summary(meta)) fields[k] = v;
+  j["metadata"] = fields;
+  if (json) {
+    std::cout << j.dump(2) << std::endl;
+    return 0;
+  }
+  const auto& im = j["image"];
+  std::cout << "File:        " << path << "\n"
+            << "Format:      " << j["format"].get<std::string>() << "\n"
+            << "Size:        " << im["width"] << " x " << im["height"] << "\n"
+            << "Channels:    " << im["channels"] << " (" << im["colorspace"].get<std::string>() << ", "
+            << im["bps"] << " bit)\n"
+            << "ICC profile: " << im["icc_profile_type"].get<std::string>() << "\n"
+            << "Orientation: " << im["orientation"] << "\n"
+            << "Pages:       " << shape->pages << "\n"
+            << "Levels:      ";
+  for (const auto& l : shape->levels) std::cout << l.size.w << "x" << l.size.h << " ";
+  std::cout << "\nTiles:       " << (shape->tile.w ? std::to_string(shape->tile.w) + "x" + std::to_string(shape->tile.h) : "none")
+            << "\n";
+  for (const auto& [k, v] : metadata::summary(meta)) std::cout << k << ": " << v << "\n";
+  return 0;
+}
+
+}  // namespace sipi::cli
