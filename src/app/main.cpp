@@ -206,6 +206,7 @@ int main(int argc, char** argv) {
   if (server->parsed()) return serve(build_config(*server, flags));
   sipi::source::init_codecs();
   sipi::metadata::init();
+  route_glib_warnings();  // the CLI promises one line on stderr per failure
   vips_concurrency_set(0);  // offline: let libvips use every core
   if (convert->parsed()) return sipi::cli::run_convert(conv);
   if (query->parsed()) return sipi::cli::run_query(query_file, query_json);
