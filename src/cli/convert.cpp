@@ -287,10 +287,7 @@ int run_convert(const ConvertOptions& o) {
     return report_failure(o, {"read", o.input + ": " + why});
   }
   metadata::Bundle meta;
-  if (!o.skipmeta) {
-    meta = metadata::read(o.input);
-    for (const auto& w : meta.warnings()) std::cerr << "Warning: " << one_line(w) << std::endl;
-  }
+  if (!o.skipmeta) meta = metadata::read(o.input);  // warnings are shown once the output exists
   std::size_t level = reduce_level(*shape, o.reduce);
   auto loaded = source::load_level(o.input, *shape, level, false);
   if (!loaded) return report_failure(o, {"read", o.input + ": " + loaded.error().message});
@@ -353,7 +350,19 @@ int run_convert(const ConvertOptions& o) {
   // ---- write ----
   OutputFile out(o.output);
   Failure f = save(img, *target, out.temp(), o, o.skipmeta);
-  if (!f.phase.empty()) return report_failure(o, f);
+  if (!f.phase.empty()) {
+    // Pixels are decoded lazily, while the encoder pulls them: tell a broken input (truncated,
+    // corrupt) from a failing output by decoding the input on its own.
+    bool input_ok = true;
+    try {
+      (void)loaded->avg();
+    } catch (const vips::VError&) {
+      vips_error_clear();
+      input_ok = false;
+    }
+    if (!input_ok) return report_failure(o, {"read", o.input + ": unreadable or truncated image"});
+    return report_failure(o, f);
+  }
   std::string jp2_icc = *target == Target::jp2 && !o.skipmeta ? icc_bytes(img) : std::string{};
   if (!o.skipmeta && (meta.has_exif() || meta.has_iptc() || meta.has_xmp() || !jp2_icc.empty())) {
     auto w = metadata::write(out.temp(), container(*target), meta, jp2_icc);
@@ -364,6 +373,7 @@ int run_convert(const ConvertOptions& o) {
     if (img.get_typeof(VIPS_META_ICC_NAME)) img.remove(VIPS_META_ICC_NAME);  // a codestream holds no profile
   }
   if (!out.commit()) return report_failure(o, {"write", o.output + ": cannot create the file"});
+  for (const auto& w : meta.warnings()) std::cerr << "Warning: " << one_line(w) << std::endl;
 
   if (o.json) {
     nlohmann::ordered_json j;
