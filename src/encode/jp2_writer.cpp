@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 namespace sipi::encode {
 namespace {
@@ -167,6 +168,8 @@ Result<Ok> write_jp2(const vips::VImage& in, const std::filesystem::path& out, c
   opj_set_error_handler(codec.get(), on_error, &error);
   opj_set_warning_handler(codec.get(), quiet, nullptr);
   opj_set_info_handler(codec.get(), quiet, nullptr);
+  // OpenJPEG 2.5 encodes code-blocks on several threads.
+  opj_codec_set_threads(codec.get(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   if (!opj_setup_encoder(codec.get(), &cp, image.get())) {
     return Error::bad_request("jp2.params", "OpenJPEG rejected the parameters: " + error);
   }

@@ -73,3 +73,19 @@ def test_pyramid_tiff_keeps_metadata_and_levels(sources, tmp_path):
     import json
     info = json.loads(q.stdout)
     assert info["tile"] == [256, 256] and len(info["levels"]) >= 2
+
+
+def test_malformed_exif_is_reported_and_skipped(tmp_path):
+    from fixtures import grid_image
+    src = tmp_path / "bad_exif.jpg"
+    grid_image(64, 48).save(src, quality=90)
+    data = open(src, "rb").read()
+    # An APP1 "Exif" segment whose TIFF header is garbage, right after SOI.
+    payload = b"Exif\x00\x00" + b"XX\x2a\x00" + bytes(range(40))
+    seg = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    src.write_bytes(data[:2] + seg + data[2:])
+    out = tmp_path / "out.tif"
+    r = subprocess.run([SIPI_BIN, "convert", str(src), str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert out.exists()
+    assert "Warning: metadata skipped" in r.stderr
