@@ -9,13 +9,14 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libvips-dev libvips-tools libboost1.81-dev liblua5.4-dev nlohmann-json3-dev libcli11-dev
   libtiff-dev libopenjp2-7-dev libgtest-dev libexiv2-dev liblcms2-dev
+  protobuf-compiler libprotobuf-dev libssl-dev
   python3 python3-pytest python3-pil python3-numpy
   curl
 )
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 # --test: what only the test suite needs (a real browser for the viewer test, ICC profiles).
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(chromium icc-profiles-free libimage-exiftool-perl)
+  PACKAGES+=(chromium icc-profiles-free libimage-exiftool-perl libopenjp2-tools)
 fi
 
 missing=()

@@ -50,8 +50,8 @@ void add_server_options(CLI::App& cmd, ServerFlags& f) {
 }
 
 void add_convert_options(CLI::App& cmd, sipi::cli::ConvertOptions& o) {
-  cmd.add_option("input", o.input, "source image")->required();
-  cmd.add_option("output", o.output, "output image; the format comes from the extension or --format")->required();
+  cmd.add_option("input", o.input, "source image");
+  cmd.add_option("output", o.output, "output image; the format comes from the extension or --format");
   cmd.add_option("-F,--format", o.format, "jpg, tif, png, webp, jp2, jpx or j2k");
   cmd.add_option("-r,--region", o.region, "region x y w h")->expected(4);
   cmd.add_option("-s,--size", o.size, "IIIF size (e.g. 1000, or !800,800)");
@@ -182,6 +182,14 @@ int main(int argc, char** argv) {
   sipi::cli::ConvertOptions conv;
   CLI::App* convert = app.add_subcommand("convert", "convert an image, keeping its metadata");
   add_convert_options(*convert, conv);
+  sipi::cli::ConvertOptions service_opts, access_opts;
+  CLI::App* service_file = convert->add_subcommand("service-file", "lossless JP2 or pyramidal TIFF with the Essentials packet");
+  service_file->add_option("input", service_opts.input, "master image")->required();
+  service_file->add_option("output", service_opts.output, "service file (.jp2, .jpx or .tif)")->required();
+  service_file->add_flag("--topleft", service_opts.topleft, "apply the EXIF/TIFF orientation");
+  service_file->add_flag("--json", service_opts.json, "one JSON document on stdout");
+  CLI::App* access_file = convert->add_subcommand("access-file", "derivative of a service file, without the packet");
+  add_convert_options(*access_file, access_opts);
 
   std::string query_file;
   bool query_json = false;
@@ -194,9 +202,13 @@ int main(int argc, char** argv) {
   compare->add_option("a", cmp_a, "first image")->required();
   compare->add_option("b", cmp_b, "second image")->required();
 
-  std::string verify_file;
+  std::string verify_file, verify_service, verify_access;
   CLI::App* verify = app.add_subcommand("verify", "check that an image decodes completely");
-  verify->add_option("file", verify_file, "image")->required();
+  verify->add_option("file", verify_file, "image");
+  CLI::App* verify_sf = verify->add_subcommand("service-file", "packet present, shape and pixel digest match");
+  verify_sf->add_option("file", verify_service, "service file")->required();
+  CLI::App* verify_af = verify->add_subcommand("access-file", "decodes and carries no packet");
+  verify_af->add_option("file", verify_access, "access file")->required();
 
   try {
     app.parse(argc, argv);
@@ -208,7 +220,28 @@ int main(int argc, char** argv) {
   sipi::metadata::init();
   route_glib_warnings();  // the CLI promises one line on stderr per failure
   vips_concurrency_set(0);  // offline: let libvips use every core
-  if (convert->parsed()) return sipi::cli::run_convert(conv);
+  if (service_file->parsed()) {
+    service_opts.role = sipi::cli::Role::service;
+    service_opts.tiff_pyramid = true;
+    return sipi::cli::run_convert(service_opts);
+  }
+  if (access_file->parsed()) {
+    access_opts.role = sipi::cli::Role::access;
+    return sipi::cli::run_convert(access_opts);
+  }
+  if (convert->parsed()) {
+    if (conv.input.empty() || conv.output.empty()) {
+      std::cerr << "Error in arguments: convert needs INPUT and OUTPUT" << std::endl;
+      return 1;
+    }
+    return sipi::cli::run_convert(conv);
+  }
+  if (verify_sf->parsed()) return sipi::cli::run_verify_service_file(verify_service);
+  if (verify_af->parsed()) return sipi::cli::run_verify_access_file(verify_access);
+  if (verify->parsed() && verify_file.empty()) {
+    std::cerr << "Error in arguments: verify needs a FILE" << std::endl;
+    return 1;
+  }
   if (query->parsed()) return sipi::cli::run_query(query_file, query_json);
   if (compare->parsed()) return sipi::cli::run_compare(cmp_a, cmp_b);
   if (verify->parsed()) return sipi::cli::run_verify(verify_file);

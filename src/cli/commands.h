@@ -16,4 +16,9 @@ int run_compare(const std::string& a, const std::string& b);
 // Decodes the whole image (every level a server would use). 0 decodable, 1 not.
 int run_verify(const std::string& path);
 
+// A service file: the Essentials packet is there, its shape matches the image and the pixel
+// digest matches the decoded pixels. An access file: it decodes and carries no packet.
+int run_verify_service_file(const std::string& path);
+int run_verify_access_file(const std::string& path);
+
 }  // namespace sipi::cli

@@ -1,7 +1,9 @@
 #include <iostream>
 #include <optional>
 
+#include "cli/checksum.h"
 #include "cli/commands.h"
+#include "metadata/essentials.h"
 #include "source/decoder.h"
 
 namespace sipi::cli {
@@ -69,6 +71,48 @@ int run_verify(const std::string& path) {
   }
   std::cout << path << ": ok" << std::endl;
   return 0;
+}
+
+}  // namespace sipi::cli
+
+namespace sipi::cli {
+
+int run_verify_service_file(const std::string& path) {
+  auto packet = metadata::read_essentials(path);
+  if (!packet || !*packet) {
+    std::cerr << "Error verifying image: " << path << ": no Essentials packet" << std::endl;
+    return 1;
+  }
+  const auto& e = **packet;
+  auto img = open_full(path);
+  if (!img) {
+    std::cerr << "Error verifying image: " << path << ": does not decode" << std::endl;
+    return 1;
+  }
+  if (!e.legacy && (e.width != static_cast<unsigned>(img->width()) || e.height != static_cast<unsigned>(img->height()) ||
+                    e.channels != static_cast<unsigned>(img->bands()))) {
+    std::cerr << "Error verifying image: " << path << ": packet shape " << e.width << "x" << e.height << "x"
+              << e.channels << " does not match the image" << std::endl;
+    return 1;
+  }
+  std::string digest = pixel_digest(*img, e.digest_name);
+  if (digest.empty() || digest != e.pixel_digest) {
+    std::cerr << "Error verifying image: " << path << ": pixel " << e.digest_name << " " << to_hex(digest)
+              << " does not match the packet's " << to_hex(e.pixel_digest) << std::endl;
+    return 1;
+  }
+  std::cout << path << ": service file ok (" << e.original_name << ", " << e.original_mime << ", "
+            << e.digest_name << " " << to_hex(e.pixel_digest) << ")" << std::endl;
+  return 0;
+}
+
+int run_verify_access_file(const std::string& path) {
+  auto packet = metadata::read_essentials(path);
+  if (packet && *packet) {
+    std::cerr << "Error verifying image: " << path << ": an access file must not carry an Essentials packet" << std::endl;
+    return 1;
+  }
+  return run_verify(path);
 }
 
 }  // namespace sipi::cli

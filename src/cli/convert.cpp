@@ -8,7 +8,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/checksum.h"
 #include "cli/describe.h"
+#include "metadata/essentials.h"
 #include "cli/output_file.h"
 #include "iiif/size.h"
 #include "metadata/icc.h"
@@ -64,6 +66,17 @@ metadata::Container container(Target t) {
     case Target::j2k: return metadata::Container::j2k;
   }
   return metadata::Container::j2k;
+}
+
+const char* mime_of(source::SourceFormat f) {
+  switch (f) {
+    case source::SourceFormat::tiff: return "image/tiff";
+    case source::SourceFormat::jp2: return "image/jp2";
+    case source::SourceFormat::jpeg: return "image/jpeg";
+    case source::SourceFormat::png: return "image/png";
+    case source::SourceFormat::webp: return "image/webp";
+  }
+  return "application/octet-stream";
 }
 
 // The level of the source to decode for --reduce n: one that is exactly 1/2^n if the source
@@ -246,6 +259,9 @@ int run_convert(const ConvertOptions& o) {
   }
   auto target = target_from(fmt);
   if (!target) return report_failure(o, {"cli_args", "unknown output format '" + fmt + "'"});
+  if (o.role == Role::service && *target != Target::jp2 && *target != Target::tiff) {
+    return report_failure(o, {"cli_args", "a service file is JPEG 2000 (.jp2, .jpx) or TIFF (.tif)"});
+  }
   if (!o.region.empty() && (o.region.size() != 4 || o.region[2] <= 0 || o.region[3] <= 0 || o.region[0] < 0 || o.region[1] < 0)) {
     return report_failure(o, {"cli_args", "--region needs x y w h with w, h > 0"});
   }
@@ -288,6 +304,11 @@ int run_convert(const ConvertOptions& o) {
   }
   metadata::Bundle meta;
   if (!o.skipmeta) meta = metadata::read(o.input);  // warnings are shown once the output exists
+  auto packet = metadata::read_essentials(o.input);
+  if (!packet) return report_failure(o, {"read", o.input + ": " + packet.error().message});
+  if (o.role == Role::access && !*packet) {
+    return report_failure(o, {"read", o.input + ": not a service file (no Essentials packet)"});
+  }
   std::size_t level = reduce_level(*shape, o.reduce);
   auto loaded = source::load_level(o.input, *shape, level, false);
   if (!loaded) return report_failure(o, {"read", o.input + ": " + loaded.error().message});
@@ -297,6 +318,11 @@ int run_convert(const ConvertOptions& o) {
   int orientation = meta.orientation();
   try {
     img = *loaded;
+    // A service file may keep the master's profile in its packet (JPEG 2000 could not hold it).
+    if (*packet && (*packet)->restore_icc && !(*packet)->icc.empty() && img.get_typeof(VIPS_META_ICC_NAME) == 0) {
+      img = img.copy();
+      vips_image_set_blob_copy(img.get_image(), VIPS_META_ICC_NAME, (*packet)->icc.data(), (*packet)->icc.size());
+    }
     if (level == 0 && o.reduce > 0) img = img.resize(1.0 / (1 << o.reduce));
     if (o.topleft) {
       // EXIF (JPEG) or TIFF orientation; libvips knows both as "orientation".
@@ -364,6 +390,11 @@ int run_convert(const ConvertOptions& o) {
     return report_failure(o, f);
   }
   std::string jp2_icc = *target == Target::jp2 && !o.skipmeta ? icc_bytes(img) : std::string{};
+  bool icc_in_packet = false;
+  if (o.role == Role::service && !metadata::jp2_can_hold_icc(jp2_icc)) {
+    icc_in_packet = true;  // not a "restricted" profile: JPEG 2000's colour box may not hold it
+    jp2_icc.clear();
+  }
   if (!o.skipmeta && (meta.has_exif() || meta.has_iptc() || meta.has_xmp() || !jp2_icc.empty())) {
     auto w = metadata::write(out.temp(), container(*target), meta, jp2_icc);
     if (!w) std::cerr << "Warning: metadata not written: " << one_line(w.error().message) << std::endl;
@@ -371,6 +402,31 @@ int run_convert(const ConvertOptions& o) {
   if (*target == Target::j2k) {
     img = img.copy();
     if (img.get_typeof(VIPS_META_ICC_NAME)) img.remove(VIPS_META_ICC_NAME);  // a codestream holds no profile
+  }
+  if (o.role == Role::service) {
+    metadata::Essentials e;
+    e.original_name = *packet ? (*packet)->original_name : fs::path(o.input).filename().string();
+    e.original_mime = *packet ? (*packet)->original_mime : mime_of(shape->format);
+    e.digest_name = "sha256";
+    try {
+      e.pixel_digest = pixel_digest(img, e.digest_name);
+    } catch (const vips::VError& ex) {
+      vips_error_clear();
+      return report_failure(o, {"convert", ex.what()});
+    }
+    e.restore_icc = icc_in_packet;
+    if (icc_in_packet) e.icc = icc_bytes(img);
+    e.width = static_cast<unsigned>(img.width());
+    e.height = static_cast<unsigned>(img.height());
+    e.channels = static_cast<unsigned>(img.bands());
+    e.bits = static_cast<unsigned>(bits_per_sample(img));
+    if (auto written = source::probe(out.temp(), 0)) {
+      e.tile_width = static_cast<unsigned>(written->tile.w);
+      e.tile_height = static_cast<unsigned>(written->tile.h);
+      e.levels = static_cast<unsigned>(written->levels.size());
+    }
+    auto w = metadata::write_essentials(out.temp(), container(*target), e);
+    if (!w) return report_failure(o, {"write", w.error().message});
   }
   if (!out.commit()) return report_failure(o, {"write", o.output + ": cannot create the file"});
   for (const auto& w : meta.warnings()) std::cerr << "Warning: " << one_line(w) << std::endl;

@@ -10,7 +10,13 @@
 
 namespace sipi::cli {
 
+// What the output is for: a plain conversion; a service file (lossless JPEG 2000 or pyramidal
+// TIFF that carries the Essentials packet); an access file (made from a service file, without
+// the packet, with the packet's ICC profile restored).
+enum class Role { plain, service, access };
+
 struct ConvertOptions {
+  Role role = Role::plain;
   std::string input, output;
   std::string format;              // -F: jpg|jpeg|tif|tiff|png|webp|jp2|jpx|j2k; "" = from extension
   std::vector<int> region;         // -r x y w h

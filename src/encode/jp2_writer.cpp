@@ -2,6 +2,8 @@
 
 #include <openjpeg.h>
 
+#include "metadata/metadata.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -213,6 +215,10 @@ Result<Ok> write_jp2(const vips::VImage& in, const std::filesystem::path& out, c
     return Error::internal("codec.decode", msg);
   }
   if (!opj_end_compress(codec.get(), stream.get())) return Error::internal("codec.jp2", "end_compress: " + error);
+  stream.reset();  // flush and close before patching the header
+  if (cs == OPJ_CLRSPC_CMYK && !p.codestream_only && !metadata::mark_jp2_cmyk(out)) {
+    return Error::internal("codec.jp2", "cannot mark the colour box as CMYK");
+  }
   return Ok{};
 }
 

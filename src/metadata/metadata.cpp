@@ -1,7 +1,10 @@
 #include "metadata/metadata.h"
 
 #include <exiv2/exiv2.hpp>
+#include <fstream>
 #include <mutex>
+
+#include "metadata/jp2_boxes.h"
 
 #include "core/log.h"
 
@@ -88,7 +91,8 @@ bool is_structural_tiff_tag(const Exiv2::Exifdatum& d) {
   for (const char* k : kSkip) {
     if (d.tagName() == k) return true;
   }
-  return false;
+  // The Essentials packet (and SIPI's legacy one) belongs to one service file; never copy it.
+  return d.tag() == 0xfe58 || d.tag() == 0xfe57;
 }
 
 }  // namespace
@@ -172,6 +176,28 @@ std::string read_jp2_icc(const std::filesystem::path& path) {
   }
   g_sink = nullptr;
   return out;
+}
+
+bool jp2_is_cmyk(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(64 * 1024, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  return jp2::enumerated_colour_space(head) == 12;
+}
+
+bool mark_jp2_cmyk(const std::filesystem::path& path) {
+  std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+  std::string head(64 * 1024, '\0');
+  f.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(f.gcount()));
+  std::size_t off = jp2::enumerated_colour_space_offset(head);
+  if (!off) return false;
+  f.clear();
+  f.seekp(static_cast<std::streamoff>(off));
+  const char cmyk[4] = {0, 0, 0, 12};
+  f.write(cmyk, 4);
+  return static_cast<bool>(f);
 }
 
 std::vector<std::pair<std::string, std::string>> summary(const Bundle& b) {

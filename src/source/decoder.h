@@ -31,7 +31,7 @@ Result<ImageShape> probe_jpeg(const std::filesystem::path& path);
 Result<ImageShape> probe_single_level(const std::filesystem::path& path, SourceFormat f);
 
 vips::VImage load_tiff(const std::filesystem::path& path, const Level& l, bool sequential);
-vips::VImage load_jp2(const std::filesystem::path& path, const Level& l, const std::string& icc);
+vips::VImage load_jp2(const std::filesystem::path& path, const Level& l, const std::string& icc, bool cmyk);
 vips::VImage load_jpeg(const std::filesystem::path& path, const Level& l, bool sequential);
 vips::VImage load_single_level(const std::filesystem::path& path, SourceFormat f, bool sequential);
 

@@ -62,6 +62,7 @@ Result<ImageShape> probe_jp2(const std::filesystem::path& path) {
 
   ImageShape s;
   if (!is_raw_codestream(path)) s.icc = metadata::read_jp2_icc(path);
+  s.cmyk = image->numcomps >= 4 && !is_raw_codestream(path) && metadata::jp2_is_cmyk(path);
   s.format = SourceFormat::jp2;
   s.size = {static_cast<std::int64_t>(image->x1 - image->x0), static_cast<std::int64_t>(image->y1 - image->y0)};
   if (s.size.w < 1 || s.size.h < 1 || resolutions < 1) return Error::internal("codec.header", "empty JPEG 2000");
@@ -75,9 +76,10 @@ Result<ImageShape> probe_jp2(const std::filesystem::path& path) {
   return s;
 }
 
-vips::VImage load_jp2(const std::filesystem::path& path, const Level& l, const std::string& icc) {
+vips::VImage load_jp2(const std::filesystem::path& path, const Level& l, const std::string& icc, bool cmyk) {
   vips::VImage img = vips::VImage::jp2kload(
       path.c_str(), vips::VImage::option()->set("page", l.index)->set("fail_on", VIPS_FAIL_ON_ERROR));
+  if (cmyk) img = img.copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_CMYK));
   if (!icc.empty()) {
     img = img.copy();
     vips_image_set_blob_copy(img.get_image(), VIPS_META_ICC_NAME, icc.data(), icc.size());

@@ -54,7 +54,7 @@ Result<vips::VImage> load_level(const std::filesystem::path& path, const ImageSh
   try {
     switch (shape.format) {
       case SourceFormat::tiff: return load_tiff(path, l, sequential);
-      case SourceFormat::jp2: return load_jp2(path, l, shape.icc);
+      case SourceFormat::jp2: return load_jp2(path, l, shape.icc, shape.cmyk);
       case SourceFormat::jpeg: return load_jpeg(path, l, sequential);
       case SourceFormat::png:
       case SourceFormat::webp: return load_single_level(path, shape.format, sequential);

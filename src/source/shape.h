@@ -27,6 +27,7 @@ struct ImageShape {
   std::vector<Level> levels;  // levels[0] is full resolution; then smaller and smaller
   Dim tile;                   // native tile size, {0,0} when not tiled
   std::string icc;            // JPEG 2000: the colr box's ICC profile, which libvips 8.14 does not attach
+  bool cmyk = false;          // JPEG 2000: enumerated CMYK, which libvips 8.14 reads as RGBA
 };
 
 }  // namespace sipi::source
