@@ -1,5 +1,6 @@
 // sipi: command line → Config → server. Wiring only.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -50,8 +51,8 @@ void add_server_options(CLI::App& cmd, ServerFlags& f) {
 }
 
 void add_convert_options(CLI::App& cmd, sipi::cli::ConvertOptions& o) {
-  cmd.add_option("input", o.input, "source image");
-  cmd.add_option("output", o.output, "output image; the format comes from the extension or --format");
+  cmd.add_option("input", o.input, "source image")->required();
+  cmd.add_option("output", o.output, "output image; the format comes from the extension or --format")->required();
   cmd.add_option("-F,--format", o.format, "jpg, tif, png, webp, jp2, jpx or j2k");
   cmd.add_option("-r,--region", o.region, "region x y w h")->expected(4);
   cmd.add_option("-s,--size", o.size, "IIIF size (e.g. 1000, or !800,800)");
@@ -183,12 +184,16 @@ int main(int argc, char** argv) {
   CLI::App* convert = app.add_subcommand("convert", "convert an image, keeping its metadata");
   add_convert_options(*convert, conv);
   sipi::cli::ConvertOptions service_opts, access_opts;
-  CLI::App* service_file = convert->add_subcommand("service-file", "lossless JP2 or pyramidal TIFF with the Essentials packet");
+  // "convert service-file" and "convert access-file" are separate commands: convert's own
+  // positionals and multi-value options would otherwise swallow the verb (see main()).
+  CLI::App* service_file = app.add_subcommand("convert-service-file", "lossless JP2 or pyramidal TIFF with the Essentials packet");
+  service_file->group("");
   service_file->add_option("input", service_opts.input, "master image")->required();
   service_file->add_option("output", service_opts.output, "service file (.jp2, .jpx or .tif)")->required();
   service_file->add_flag("--topleft", service_opts.topleft, "apply the EXIF/TIFF orientation");
   service_file->add_flag("--json", service_opts.json, "one JSON document on stdout");
-  CLI::App* access_file = convert->add_subcommand("access-file", "derivative of a service file, without the packet");
+  CLI::App* access_file = app.add_subcommand("convert-access-file", "derivative of a service file, without the packet");
+  access_file->group("");
   add_convert_options(*access_file, access_opts);
 
   std::string query_file;
@@ -210,8 +215,16 @@ int main(int argc, char** argv) {
   CLI::App* verify_af = verify->add_subcommand("access-file", "decodes and carries no packet");
   verify_af->add_option("file", verify_access, "access file")->required();
 
+  convert->footer("Also: sipi convert service-file IN OUT [--topleft] [--json]\n"
+                  "      sipi convert access-file SERVICE OUT [convert options]");
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() >= 2 && args[0] == "convert" && (args[1] == "service-file" || args[1] == "access-file")) {
+    args[1] = "convert-" + args[1];
+    args.erase(args.begin());
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes the arguments as a reversed vector
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
@@ -229,13 +242,7 @@ int main(int argc, char** argv) {
     access_opts.role = sipi::cli::Role::access;
     return sipi::cli::run_convert(access_opts);
   }
-  if (convert->parsed()) {
-    if (conv.input.empty() || conv.output.empty()) {
-      std::cerr << "Error in arguments: convert needs INPUT and OUTPUT" << std::endl;
-      return 1;
-    }
-    return sipi::cli::run_convert(conv);
-  }
+  if (convert->parsed()) return sipi::cli::run_convert(conv);
   if (verify_sf->parsed()) return sipi::cli::run_verify_service_file(verify_service);
   if (verify_af->parsed()) return sipi::cli::run_verify_access_file(verify_access);
   if (verify->parsed() && verify_file.empty()) {
