@@ -116,7 +116,12 @@ VImage apply_icc(const VImage& in, metadata::IccTarget t, bool keep16) {
     return out;
   }
   ProfileFile profile(metadata::make_profile(t));
-  bool cmyk = in.interpretation() == VIPS_INTERPRETATION_CMYK;
+  auto interp = in.interpretation();
+  if (interp == VIPS_INTERPRETATION_LAB || interp == VIPS_INTERPRETATION_LABS || interp == VIPS_INTERPRETATION_LABQ) {
+    // CIELab is device-independent: libvips converts it to sRGB exactly, then lcms goes on.
+    return apply_icc(pipeline::normalise_colour(in), t, keep16);
+  }
+  bool cmyk = interp == VIPS_INTERPRETATION_CMYK;
   bool grey = in.bands() <= 2 && !cmyk;
   auto opts = VImage::option()
                   ->set("output_profile", profile.path.c_str())

@@ -254,3 +254,41 @@ def test_watermark(src, tmp_path):
     centre, corner = (180, 240), (5, 5)   # a square mark fitted into a 480x360 image: 360x360 centred
     assert b[centre].mean() > a[centre].mean() + 20     # brightened where the mark is
     assert np.array_equal(a[corner], b[corner])         # untouched outside it
+
+
+def test_icc_srgb_from_cmyk_lab_and_16_bit(src, tmp_path):
+    # CMYK with an embedded CMYK profile: compared with lcms2's own CMYK → sRGB transform.
+    cmyk_icc = "/usr/share/color/icc/ghostscript/default_cmyk.icc"
+    cmyk = tmp_path / "cmyk_icc.tif"
+    grid_image(300, 200).convert("CMYK").save(cmyk, icc_profile=open(cmyk_icc, "rb").read())
+    out = tmp_path / "from_cmyk.png"
+    r = sipi("convert", "--icc", "sRGB", "--json", cmyk, out)
+    assert json.loads(r.stdout)["image"]["colorspace"] == "RGB"
+    stored = Image.open(cmyk).getpixel((150, 150))
+    t = ImageCms.buildTransform(ImageCms.getOpenProfile(cmyk_icc), ImageCms.createProfile("sRGB"), "CMYK", "RGB",
+                                renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+    want = ImageCms.applyTransform(Image.new("CMYK", (1, 1), stored), t).getpixel((0, 0))
+    got = Image.open(out).convert("RGB").getpixel((150, 150))
+    assert all(abs(a - b) <= 3 for a, b in zip(got, want)), (got, want)
+
+    # CIELab TIFF (no profile): converted to sRGB, the grid colours come back.
+    lab = tmp_path / "lab.tif"
+    vips("colourspace", str(src / "grid.png"), str(tmp_path / "lab.v"), "lab")
+    vips("tiffsave", str(tmp_path / "lab.v"), str(lab))
+    out = tmp_path / "from_lab.png"
+    sipi("convert", "--icc", "sRGB", lab, out)
+    got = Image.open(out).convert("RGB").getpixel((150, 150))
+    assert all(abs(a - b) <= 3 for a, b in zip(got, cell_colour(1, 1))), got
+
+    # 16-bit Adobe RGB → sRGB keeps 16 bits in TIFF, and matches the 8-bit result.
+    a16 = tmp_path / "a16.tif"
+    vips("copy", str(src / "grid16.png"), str(a16) + f"[profile={ADOBE_RGB}]")
+    out16, out8 = tmp_path / "s16.tif", tmp_path / "s8.png"
+    r = sipi("convert", "--icc", "sRGB", "--json", a16, out16)
+    assert json.loads(r.stdout)["image"]["bps"] == 16
+    sipi("convert", "--icc", "sRGB", src / "adobe.tif", out8)
+    vips("cast", str(out16), str(tmp_path / "s16to8.v"), "uchar", "--shift")
+    got16 = subprocess.run(["vips", "getpoint", str(tmp_path / "s16to8.v"), "150", "150"], capture_output=True,
+                           text=True).stdout.split()
+    got8 = Image.open(out8).convert("RGB").getpixel((150, 150))
+    assert all(abs(float(a) - b) <= 2 for a, b in zip(got16, got8)), (got16, got8)
