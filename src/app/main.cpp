@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "http/server.h"
 #include "lua/config_file.h"
+#include "lua/runtime.h"
 #include "source/decoder.h"
 
 namespace {
@@ -153,6 +154,14 @@ int serve(Config cfg) {
     while (ctx->wwwroute.size() > 1 && ctx->wwwroute.back() == '/') ctx->wwwroute.pop_back();
   }
   ctx->iiif = sipi::service::Context::from_config(cfg, root);
+  if (!cfg.initscript.empty() && cfg.initscript != ".") {
+    sipi::lua::Limits limits;
+    if (const char* m = std::getenv("SIPI_LUA_MEMORY_LIMIT")) limits.memory_bytes = std::strtoull(m, nullptr, 10);
+    if (const char* t = std::getenv("SIPI_LUA_TIMEOUT_MS")) limits.deadline = std::chrono::milliseconds(std::strtoull(t, nullptr, 10));
+    auto rt = sipi::lua::Runtime::create(cfg, limits);
+    if (!rt) die("sipi.initscript: " + rt.error().message);
+    ctx->lua = *rt;
+  }
   ctx->config = std::make_shared<const Config>(std::move(cfg));
 
   // A server runs many small pipelines at once: libvips' operation cache would only hold

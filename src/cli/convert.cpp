@@ -166,19 +166,7 @@ VImage fit_format(const VImage& in, Target t) {
 }
 
 VImage apply_watermark(const VImage& in, const std::string& path) {
-  VImage wm = VImage::new_from_file(path.c_str());
-  // Scale to fit inside the image, centre it, blend at 80 % where the mark is bright.
-  double s = std::min(static_cast<double>(in.width()) / wm.width(), static_cast<double>(in.height()) / wm.height());
-  wm = wm.resize(s);
-  VImage mask = (wm.bands() >= 3 ? wm.extract_band(0, VImage::option()->set("n", 3)).colourspace(VIPS_INTERPRETATION_B_W) : wm.extract_band(0));
-  mask = mask.cast(VIPS_FORMAT_FLOAT) * (0.8 / 255.0);
-  mask = mask.embed((in.width() - mask.width()) / 2, (in.height() - mask.height()) / 2, in.width(), in.height());
-  double white = in.format() == VIPS_FORMAT_USHORT ? 65535.0 : 255.0;
-  int colour_bands = pipeline::has_alpha(in) ? in.bands() - 1 : in.bands();
-  VImage colour = colour_bands < in.bands() ? in.extract_band(0, VImage::option()->set("n", colour_bands)) : in;
-  VImage blended = (colour * (1.0 - mask) + mask * white).cast(in.format());
-  if (colour_bands < in.bands()) blended = blended.bandjoin(in.extract_band(colour_bands));
-  return blended.copy(VImage::option()->set("interpretation", in.interpretation()));
+  return pipeline::watermark(in, VImage::new_from_file(path.c_str()));
 }
 
 Failure save(const VImage& img, Target t, const fs::path& path, const ConvertOptions& o, bool strip) {

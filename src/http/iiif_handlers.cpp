@@ -1,6 +1,7 @@
 // IIIF image, info and base-URI redirect responses (IIIF 3.0 §2, §5, §7).
 #include <nlohmann/json.hpp>
 
+#include "http/access_check.h"
 #include "http/handlers.h"
 #include "http/respond.h"
 #include "iiif/features.h"
@@ -22,7 +23,13 @@ bool wants_plain_json(const RequestView& req) {
 }  // namespace
 
 Response handle_image(const AppContext& ctx, const RequestView& req, const iiif::ImageRequest& ir) {
-  auto p = service::prepare_image(ctx.iiif, ir);
+  auto decision = run_pre_flight(ctx, req, ir.ref);
+  if (!decision) return error_response(decision.error());
+  if (*decision && !(*decision)->serves()) {
+    // deny and the IIIF Auth kinds: the image is not served (SIPI answers 401 for all).
+    return error_response({Status::unauthorized, std::string("access.") + access::kind_name((*decision)->kind), {}});
+  }
+  auto p = service::prepare_image(ctx.iiif, ir, access_options(*decision));
   if (!p) return error_response(p.error());
   if (not_modified(req, p->etag, p->file.mtime)) return not_modified_response(p->etag, p->file.mtime);
 
@@ -40,13 +47,32 @@ Response handle_image(const AppContext& ctx, const RequestView& req, const iiif:
   r.set("ETag", p->etag);
   r.set("Last-Modified", http_date(p->file.mtime));
   add_cors(r, req, true);
+  if (*decision && (*decision)->kind == access::Decision::Kind::restrict) {
+    r.set("Cache-Control", "private");  // a restricted view must not be shared by caches
+  }
   return r;
 }
 
 Response handle_info(const AppContext& ctx, const RequestView& req, const iiif::InfoRequest& ir) {
-  auto p = service::prepare_info(ctx.iiif, ir.ref);
+  auto decision = run_pre_flight(ctx, req, ir.ref);
+  if (!decision) return error_response(decision.error());
+  if (*decision && (*decision)->kind == access::Decision::Kind::deny) {
+    return error_response({Status::unauthorized, "access.deny", {}});
+  }
+  auto p = service::prepare_info(ctx.iiif, ir.ref, access_options(*decision));
   if (!p) return error_response(p.error());
   const std::string id = origin_of(req, *ctx.config) + iiif::base_path(ir.ref);
+  if (*decision && (*decision)->is_auth()) {
+    // IIIF Auth 1.0: 401 with the description and the service the viewer uses to log in.
+    Response r;
+    r.status = Status::unauthorized;
+    r.detail = std::string("access.") + access::kind_name((*decision)->kind);
+    r.body = service::info_document(ctx.iiif, *p, id, auth_service_json(**decision));
+    r.set("Content-Type", kLdJson);
+    r.set("Cache-Control", "no-store");
+    add_cors(r, req, false);
+    return r;
+  }
   bool plain = wants_plain_json(req);
   std::string etag = service::info_etag(ctx.iiif, *p, id + (plain ? "|json" : "|ld"));
   if (not_modified(req, etag, p->file.mtime)) return not_modified_response(etag, p->file.mtime);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "lua/runtime.h"
 #include "core/status.h"
 #include "service/context.h"
 
@@ -46,6 +47,7 @@ struct AppContext {
   service::Context iiif;
   std::filesystem::path docroot;  // canonical, empty when no fileserver
   std::string wwwroute;
+  std::shared_ptr<lua::Runtime> lua;  // null without an init script
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 

@@ -45,6 +45,7 @@ std::string info_json(const InfoInput& in) {
   j["extraFormats"] = extra_formats();
   j["preferredFormats"] = preferred_formats();
   j["extraFeatures"] = std::vector<std::string_view>(extra_features().begin(), extra_features().end());
+  if (!in.service_json.empty()) j["service"] = nlohmann::ordered_json::parse(in.service_json);
   return j.dump();
 }
 

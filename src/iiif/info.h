@@ -15,6 +15,7 @@ struct InfoInput {
   Dim tile;           // tile edge to declare
   int pages = 1;      // > 1 adds SIPI's "numpages"
   Limits limits;
+  std::string service_json;  // a JSON array for "service" (IIIF Auth), "" for none
 };
 
 // Powers of two from 1 up to the first factor at which the whole image fits in one tile.

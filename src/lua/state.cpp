@@ -2,8 +2,8 @@
 
 namespace sipi::lua {
 
-StatePtr new_sandboxed_state() {
-  StatePtr L(luaL_newstate());
+StatePtr new_sandboxed_state(lua_Alloc alloc, void* ud) {
+  StatePtr L(alloc ? lua_newstate(alloc, ud) : luaL_newstate());
   if (!L) return L;
   lua_State* s = L.get();
   const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base}, {LUA_STRLIBNAME, luaopen_string},
@@ -13,7 +13,7 @@ StatePtr new_sandboxed_state() {
     luaL_requiref(s, lib.name, lib.func, 1);
     lua_pop(s, 1);
   }
-  for (const char* name : {"dofile", "loadfile", "load", "collectgarbage"}) {
+  for (const char* name : {"dofile", "loadfile", "load", "collectgarbage", "require"}) {
     lua_pushnil(s);
     lua_setglobal(s, name);
   }

@@ -19,6 +19,6 @@ using StatePtr = std::unique_ptr<lua_State, StateCloser>;
 
 // base (without dofile/loadfile/load of bytecode), string, table, math, utf8, and os with only
 // getenv, clock, date and time. No io, no debug, no package.loadlib.
-StatePtr new_sandboxed_state();
+StatePtr new_sandboxed_state(lua_Alloc alloc = nullptr, void* ud = nullptr);
 
 }  // namespace sipi::lua

@@ -33,6 +33,10 @@ vips::VImage apply_quality(const vips::VImage& in, iiif::Quality q);
 
 bool has_alpha(const vips::VImage& in);
 
+// Blends `mark` (grey or colour; its brightness is the strength) into `in`: scaled to fit,
+// centred, lightening by up to 80 %. Used for restricted views and `sipi convert --watermark`.
+vips::VImage watermark(const vips::VImage& in, const vips::VImage& mark);
+
 // Metadata name set on apply_quality(bitonal) output, so encoders can write 1-bit files.
 inline constexpr const char* kBitonalMark = "sipi-bitonal";
 

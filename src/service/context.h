@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "core/config.h"
@@ -28,6 +29,15 @@ struct SourceFile {
   std::int64_t bytes = 0;
   std::time_t mtime = 0;
   std::int64_t mtime_ns = 0;
+};
+
+// What an access decision changes: the file, a size cap, a watermark. `fingerprint` names them
+// for validators (a restricted response never shares an ETag with a full one).
+struct AccessOptions {
+  std::optional<std::string> path;
+  std::optional<std::string> max_size;   // IIIF size
+  std::optional<std::string> watermark;  // file path
+  std::string fingerprint;
 };
 
 // FNV-1a of `parts`, as a strong ETag value ("…" included).

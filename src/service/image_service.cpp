@@ -34,8 +34,9 @@ Dim rotated(Dim d, const iiif::Rotation& r) {
 
 }  // namespace
 
-Result<SourceFile> open_source(const Context& ctx, const iiif::ImageRef& ref) {
-  auto path = source::resolve(ctx.root, ref.prefix, ref.identifier);
+Result<SourceFile> open_source(const Context& ctx, const iiif::ImageRef& ref, const AccessOptions& access) {
+  auto path = access.path ? source::resolve_hook_path(ctx.root, *access.path)
+                          : source::resolve(ctx.root, ref.prefix, ref.identifier);
   if (!path) return path.error();
   struct stat st {};
   if (::stat(path->c_str(), &st) != 0) return Error::not_found("source.not_found", path->string());
@@ -47,8 +48,8 @@ Result<SourceFile> open_source(const Context& ctx, const iiif::ImageRef& ref) {
   return f;
 }
 
-Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest& req) {
-  auto file = open_source(ctx, req.ref);
+Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest& req, const AccessOptions& access) {
+  auto file = open_source(ctx, req.ref, access);
   if (!file) return file.error();
   auto shape = source::probe(file->path, req.ref.page);
   if (!shape) return shape.error();
@@ -56,19 +57,26 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
   if (!region) return region.error();
   auto size = iiif::resolve_size(req.size, {region->w, region->h}, ctx.limits);
   if (!size) return size.error();
+  if (access.max_size) {
+    // A restricted view: never more than the hook's size (SIPI: min(requested, restricted)).
+    auto spec = iiif::parse_size(*access.max_size);
+    if (!spec) return Error::internal("access.restrict_size", "bad size from pre_flight: " + *access.max_size);
+    auto cap = iiif::resolve_size(*spec, {region->w, region->h}, ctx.limits);
+    if (cap && (size->w > cap->w || size->h > cap->h)) *size = *cap;
+  }
   Dim out = rotated(*size, req.rotation);
   if (out.w > iiif::format_info(req.format).max_side || out.h > iiif::format_info(req.format).max_side) {
     return Error::bad_request("iiif.format.too_large");
   }
 
-  PreparedImage p{req, std::move(*file), std::move(*shape), *region, *size, {}, {}};
+  PreparedImage p{req, std::move(*file), std::move(*shape), *region, *size, {}, {}, access.watermark};
   const auto& fi = iiif::format_info(req.format);
   p.canonical = iiif::base_path(req.ref) + "/" + iiif::canonical_region(p.region, p.shape.size) + "/" +
                 iiif::canonical_size(p.size, {p.region.w, p.region.h}, ctx.limits) + "/" +
                 iiif::canonical_rotation(req.rotation) + "/" + std::string(iiif::quality_name(req.quality)) +
                 "." + std::string(fi.ext);
   p.etag = make_etag(p.canonical + "|" + p.file.path.string() + "|" + std::to_string(p.file.mtime_ns) + "|" +
-                     std::to_string(p.file.bytes) + "|" + std::to_string(ctx.jpeg_quality));
+                     std::to_string(p.file.bytes) + "|" + std::to_string(ctx.jpeg_quality) + "|" + access.fingerprint);
   return p;
 }
 
@@ -89,6 +97,7 @@ Result<std::string> render_image(const Context& ctx, const PreparedImage& p) {
     v = pipeline::scale(v, p.size, scaling_for(ctx, p.request.format));
     v = pipeline::rotate(v, p.request.rotation, iiif::format_info(p.request.format).alpha);
     v = pipeline::apply_quality(v, p.request.quality);
+    if (p.watermark) v = pipeline::watermark(v, vips::VImage::new_from_file(p.watermark->c_str()));
     return encode::encode(v, p.request.format, {ctx.jpeg_quality});
   } catch (const vips::VError& e) {
     std::string msg = e.what();

@@ -20,16 +20,18 @@ struct PreparedImage {
   Dim size;              // after scaling, before rotation
   std::string canonical; // canonical path: /{prefix}/{id}/{region}/{size}/{rotation}/{quality}.{format}
   std::string etag;
+  std::optional<std::string> watermark;
 };
 
 // Errors: those of the resolver, probe, region and size resolution, and 400
 // iiif.format.too_large when the output exceeds what the format can store.
-Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest& req);
+Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest& req,
+                                    const AccessOptions& access = {});
 
 // The encoded image. Errors: 500 codec.*.
 Result<std::string> render_image(const Context& ctx, const PreparedImage& p);
 
 // Shared by image and info: resolve and stat the file.
-Result<SourceFile> open_source(const Context& ctx, const iiif::ImageRef& ref);
+Result<SourceFile> open_source(const Context& ctx, const iiif::ImageRef& ref, const AccessOptions& access = {});
 
 }  // namespace sipi::service

@@ -16,21 +16,23 @@ Dim declared_tile(const Context& ctx, const source::ImageShape& s) {
 
 }  // namespace
 
-Result<PreparedInfo> prepare_info(const Context& ctx, const iiif::ImageRef& ref) {
-  auto file = open_source(ctx, ref);
+Result<PreparedInfo> prepare_info(const Context& ctx, const iiif::ImageRef& ref, const AccessOptions& access) {
+  auto file = open_source(ctx, ref, access);
   if (!file) return file.error();
   auto shape = source::probe(file->path, ref.page);
   if (!shape) return shape.error();
   return PreparedInfo{std::move(*file), std::move(*shape)};
 }
 
-std::string info_document(const Context& ctx, const PreparedInfo& p, const std::string& id) {
+std::string info_document(const Context& ctx, const PreparedInfo& p, const std::string& id,
+                          const std::string& service_json) {
   iiif::InfoInput in;
   in.id = id;
   in.size = p.shape.size;
   in.tile = declared_tile(ctx, p.shape);
   in.pages = p.shape.pages;
   in.limits = ctx.limits;
+  in.service_json = service_json;
   return iiif::info_json(in);
 }
 

@@ -15,10 +15,11 @@ struct PreparedInfo {
   source::ImageShape shape;
 };
 
-Result<PreparedInfo> prepare_info(const Context& ctx, const iiif::ImageRef& ref);
+Result<PreparedInfo> prepare_info(const Context& ctx, const iiif::ImageRef& ref, const AccessOptions& access = {});
 
 // `id` is the base URI the client used.
-std::string info_document(const Context& ctx, const PreparedInfo& p, const std::string& id);
+std::string info_document(const Context& ctx, const PreparedInfo& p, const std::string& id,
+                          const std::string& service_json = {});
 
 // Strong validator over the file version, the declared limits and the id.
 std::string info_etag(const Context& ctx, const PreparedInfo& p, const std::string& id);

@@ -25,6 +25,18 @@ bool inside(const fs::path& root, const fs::path& p) {
 
 }  // namespace
 
+Result<fs::path> resolve_hook_path(const ImageRoot& root, const std::string& path) {
+  if (path.empty() || path.find('\0') != std::string::npos) return Error::bad_request("path.invalid");
+  std::error_code ec;
+  fs::path real = fs::canonical(path, ec);
+  if (ec) return Error::not_found("source.not_found", path + ": " + ec.message());
+  if (!inside(root.root, real)) return Error::bad_request("path.outside_root", real.string() + " is outside the root");
+  if (!fs::is_regular_file(real, ec) || ::access(real.c_str(), R_OK) != 0) {
+    return Error::not_found("source.not_found", real.string() + " is not a readable file");
+  }
+  return real;
+}
+
 Result<fs::path> resolve(const ImageRoot& root, const std::string& prefix, const std::string& identifier) {
   std::string rel = (root.prefix_as_path && !prefix.empty()) ? prefix + "/" + identifier : identifier;
   if (!safe_relative(rel)) return Error::bad_request("path.traversal", "unsafe path: " + rel);

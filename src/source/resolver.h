@@ -20,4 +20,8 @@ struct ImageRoot {
 Result<std::filesystem::path> resolve(const ImageRoot& root, const std::string& prefix,
                                       const std::string& identifier);
 
+// A path chosen by a pre_flight hook (absolute, or relative to the working directory): the
+// same checks, so a script cannot hand out files outside the image root either.
+Result<std::filesystem::path> resolve_hook_path(const ImageRoot& root, const std::string& path);
+
 }  // namespace sipi::source

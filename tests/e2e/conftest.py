@@ -82,7 +82,8 @@ def start_server(workdir, imgroot, extra="", args=()):
     cfg = write_config(workdir, imgroot, port, extra)
     log_path = os.path.join(workdir, f"sipi-{port}.log")
     log = open(log_path, "w")
-    proc = subprocess.Popen([SIPI_BIN, "server", "--config", cfg, *args], stdout=log, stderr=subprocess.STDOUT)
+    env = dict(os.environ, SIPI_LUA_TIMEOUT_MS="1000", SIPI_LUA_MEMORY_LIMIT=str(32 * 1024 * 1024))
+    proc = subprocess.Popen([SIPI_BIN, "server", "--config", cfg, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.time() + 15
     while time.time() < deadline:
         if proc.poll() is not None:

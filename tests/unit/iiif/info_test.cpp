@@ -14,7 +14,7 @@ TEST(ScaleFactors, UpToOneTile) {
 }
 
 TEST(InfoJson, RequiredAndDeclaredFields) {
-  InfoInput in{"https://example.org/iiif/img.tif", {3000, 2000}, {512, 512}, 1, {4000, 4000, 10000000}};
+  InfoInput in{"https://example.org/iiif/img.tif", {3000, 2000}, {512, 512}, 1, {4000, 4000, 10000000}, {}};
   auto j = nlohmann::json::parse(info_json(in));
   EXPECT_EQ(j.begin().key(), "@context");  // SHOULD be first; nlohmann::json sorts, so check the text
   auto text = info_json(in);
@@ -41,7 +41,7 @@ TEST(InfoJson, RequiredAndDeclaredFields) {
 }
 
 TEST(InfoJson, SizesRespectLimits) {
-  InfoInput in{"http://h/x", {20000, 20000}, {256, 256}, 3, {4096, 4096, 16000000}};
+  InfoInput in{"http://h/x", {20000, 20000}, {256, 256}, 3, {4096, 4096, 16000000}, {}};
   auto j = nlohmann::json::parse(info_json(in));
   for (auto& s : j["sizes"]) {
     EXPECT_LE(s["width"].get<int>(), 4096);

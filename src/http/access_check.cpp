@@ -1,0 +1,46 @@
+#include "http/access_check.h"
+
+#include <nlohmann/json.hpp>
+
+namespace sipi::http {
+
+Result<std::optional<access::Decision>> run_pre_flight(const AppContext& ctx, const RequestView& req,
+                                                       const iiif::ImageRef& ref) {
+  if (!ctx.lua || !ctx.lua->has_pre_flight()) return std::optional<access::Decision>();
+  lua::RequestInfo info{req.method, std::string(req.header("host")), std::string(req.path()), req.client_ip, req.headers};
+  std::string identifier = ref.identifier + (ref.page > 0 ? "@" + std::to_string(ref.page) : "");
+  auto r = ctx.lua->pre_flight(ref.prefix, identifier, std::string(req.header("cookie")), info);
+  if (!r) return r.error();
+  auto d = access::interpret(*r);
+  if (!d) return d.error();
+  return std::optional<access::Decision>(std::move(*d));
+}
+
+service::AccessOptions access_options(const std::optional<access::Decision>& d) {
+  service::AccessOptions o;
+  if (!d) return o;
+  o.path = d->path;
+  o.max_size = d->size;
+  o.watermark = d->watermark;
+  o.fingerprint = d->fingerprint();
+  return o;
+}
+
+std::string auth_service_json(const access::Decision& d) {
+  nlohmann::ordered_json s;
+  s["@context"] = "http://iiif.io/api/auth/1/context.json";
+  s["@id"] = d.auth.at("cookieUrl");
+  s["profile"] = std::string("http://iiif.io/api/auth/1/") + access::kind_name(d.kind);
+  for (const auto& [k, v] : d.auth) {
+    if (k != "cookieUrl" && k != "tokenUrl" && k != "logoutUrl") s[k] = v;
+  }
+  auto inner = nlohmann::ordered_json::array();
+  inner.push_back({{"@id", d.auth.at("tokenUrl")}, {"profile", "http://iiif.io/api/auth/1/token"}});
+  if (auto it = d.auth.find("logoutUrl"); it != d.auth.end()) {
+    inner.push_back({{"@id", it->second}, {"profile", "http://iiif.io/api/auth/1/logout"}});
+  }
+  s["service"] = inner;
+  return nlohmann::ordered_json::array({s}).dump();
+}
+
+}  // namespace sipi::http

@@ -1,0 +1,443 @@
+#include "lua/runtime.h"
+
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "lua/state.h"
+
+namespace sipi::lua {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Per-call accounting, reached from the allocator and the hook through the state's extra space.
+struct CallState {
+  std::size_t used = 0, limit = 0;
+  bool over_memory = false;
+  Clock::time_point deadline;
+  const char* killed = nullptr;  // "memory" or "time"
+};
+
+CallState*& call_state(lua_State* L) { return *static_cast<CallState**>(lua_getextraspace(L)); }
+
+void* capped_alloc(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
+  auto* cs = static_cast<CallState*>(ud);
+  std::size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    cs->used -= old;
+    std::free(ptr);
+    return nullptr;
+  }
+  if (cs->used - old + nsize > cs->limit) {
+    cs->over_memory = true;
+    return nullptr;  // Lua raises a memory error; the hook then stops the script for good
+  }
+  void* p = std::realloc(ptr, nsize);
+  if (p) cs->used = cs->used - old + nsize;
+  return p;
+}
+
+// Every 1000 instructions: past the deadline or the memory cap, yield the whole coroutine.
+// A yield unwinds through pcall (which is yieldable in Lua 5.4), so scripts cannot catch it.
+void watchdog(lua_State* L, lua_Debug*) {
+  CallState* cs = call_state(L);
+  if (cs->over_memory) cs->killed = "memory";
+  else if (Clock::now() > cs->deadline) cs->killed = "time";
+  if (cs->killed) {
+    if (lua_isyieldable(L)) {
+      lua_yield(L, 0);
+    } else {
+      luaL_error(L, "script stopped (%s)", cs->killed);
+    }
+  }
+}
+
+// Runs the function below `nargs` arguments on top of L in a fresh coroutine under the
+// watchdog. On success the results (up to nres) are left on L's stack.
+Result<Ok> guarded_call(lua_State* L, int nargs, int nres) {
+  lua_State* co = lua_newthread(L);
+  lua_insert(L, -(nargs + 2));  // thread below the function and its arguments
+  lua_xmove(L, co, nargs + 1);
+  lua_sethook(co, watchdog, LUA_MASKCOUNT, 1000);
+  int nresults = 0;
+  int status = lua_resume(co, L, nargs, &nresults);
+  CallState* cs = call_state(L);
+  if (cs->killed) {
+    lua_pop(L, 1);
+    return Error{Status::internal_error, "lua.killed", std::string("script stopped: ") + cs->killed};
+  }
+  if (status == LUA_YIELD) {
+    lua_pop(L, 1);
+    return Error{Status::internal_error, "lua.error", "script yielded"};
+  }
+  if (status != LUA_OK) {
+    luaL_traceback(L, co, lua_tostring(co, -1), 0);
+    std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "error";
+    lua_pop(L, 2);
+    return Error{Status::internal_error, cs->over_memory ? "lua.killed" : "lua.error", msg};
+  }
+  nresults = std::min(nresults, nres);
+  lua_xmove(co, L, nresults);
+  for (int i = nresults; i < nres; ++i) lua_pushnil(L);
+  lua_remove(L, -(nres + 1));  // the thread
+  return Ok{};
+}
+
+// ---- the `server` table: request variables and a first set of functions ----
+
+int l_systime(lua_State* L) {
+  lua_pushinteger(L, static_cast<lua_Integer>(std::time(nullptr)));
+  return 1;
+}
+
+int l_log(lua_State* L) {
+  const char* msg = luaL_checkstring(L, 1);
+  lua_Integer level = luaL_optinteger(L, 2, 6);  // SIPI: LOG_DEBUG(0) … LOG_EMERG(7); default INFO
+  log::Level l = level <= 0 ? log::Level::debug : level <= 2 ? log::Level::info : level <= 4 ? log::Level::warning
+                                                                                               : log::Level::error;
+  log::write(l, "lua", {{"message", msg}});
+  return 0;
+}
+
+nlohmann::json to_json(lua_State* L, int idx, int depth);
+
+nlohmann::json table_to_json_value(lua_State* L, int idx, int depth) {
+  idx = lua_absindex(L, idx);
+  // An array when keys are exactly 1..n.
+  lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, idx));
+  std::size_t count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    ++count;
+    lua_pop(L, 1);
+  }
+  if (n > 0 && static_cast<std::size_t>(n) == count) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (lua_Integer i = 1; i <= n; ++i) {
+      lua_rawgeti(L, idx, i);
+      arr.push_back(to_json(L, -1, depth + 1));
+      lua_pop(L, 1);
+    }
+    return arr;
+  }
+  nlohmann::json obj = nlohmann::json::object();
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pushvalue(L, -2);
+    std::string key = lua_tostring(L, -1) ? lua_tostring(L, -1) : "";
+    lua_pop(L, 1);
+    obj[key] = to_json(L, -1, depth + 1);
+    lua_pop(L, 1);
+  }
+  return obj;
+}
+
+nlohmann::json to_json(lua_State* L, int idx, int depth) {
+  if (depth > 64) throw std::runtime_error("table nested too deeply");
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: return nullptr;
+    case LUA_TBOOLEAN: return lua_toboolean(L, idx) != 0;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) return static_cast<long long>(lua_tointeger(L, idx));
+      return lua_tonumber(L, idx);
+    case LUA_TSTRING: return std::string(lua_tostring(L, idx));
+    case LUA_TTABLE: return table_to_json_value(L, idx, depth);
+    default: throw std::runtime_error(std::string("cannot convert a ") + luaL_typename(L, idx) + " to JSON");
+  }
+}
+
+void push_json(lua_State* L, const nlohmann::json& j) {
+  if (j.is_null()) lua_pushnil(L);
+  else if (j.is_boolean()) lua_pushboolean(L, j.get<bool>());
+  else if (j.is_number_integer()) lua_pushinteger(L, j.get<long long>());
+  else if (j.is_number()) lua_pushnumber(L, j.get<double>());
+  else if (j.is_string()) lua_pushstring(L, j.get<std::string>().c_str());
+  else if (j.is_array()) {
+    lua_createtable(L, static_cast<int>(j.size()), 0);
+    lua_Integer i = 1;
+    for (const auto& v : j) {
+      push_json(L, v);
+      lua_rawseti(L, -2, i++);
+    }
+  } else {
+    lua_createtable(L, 0, static_cast<int>(j.size()));
+    for (const auto& [k, v] : j.items()) {
+      push_json(L, v);
+      lua_setfield(L, -2, k.c_str());
+    }
+  }
+}
+
+// SIPI's convention: true, value — or false, message. The C++ work happens in an inner scope
+// so no object with a destructor is alive when Lua unwinds (lua_error uses longjmp).
+int l_table_to_json(lua_State* L) {
+  std::string out, err;
+  {
+    try {
+      luaL_checktype(L, 1, LUA_TTABLE);
+      out = to_json(L, 1, 0).dump();
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+  }
+  lua_pushboolean(L, err.empty());
+  lua_pushstring(L, err.empty() ? out.c_str() : err.c_str());
+  return 2;
+}
+
+int l_json_to_table(lua_State* L) {
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  nlohmann::json j;
+  std::string err;
+  {
+    try {
+      j = nlohmann::json::parse(std::string(s, len));
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+  }
+  if (!err.empty()) {
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, err.c_str());
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  push_json(L, j);
+  return 2;
+}
+
+int l_uuid(lua_State* L) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  unsigned char b[16];
+  for (int i = 0; i < 16; i += 8) {
+    std::uint64_t v = rng();
+    std::memcpy(b + i, &v, 8);
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  char s[37];
+  std::snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  lua_pushboolean(L, 1);
+  lua_pushstring(L, s);
+  return 2;
+}
+
+void set_string(lua_State* L, const char* key, const std::string& v) {
+  lua_pushlstring(L, v.data(), v.size());
+  lua_setfield(L, -2, key);
+}
+
+void push_server(lua_State* L, const RequestInfo& r) {
+  lua_newtable(L);
+  set_string(L, "method", r.method);
+  set_string(L, "host", r.host);
+  set_string(L, "uri", r.uri);
+  set_string(L, "client_ip", r.client_ip);
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "secure");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "has_openssl");
+  lua_newtable(L);
+  std::string cookie_header;
+  for (const auto& [k, v] : r.headers) {
+    set_string(L, k.c_str(), v);
+    if (k == "cookie") cookie_header = v;
+  }
+  lua_setfield(L, -2, "header");
+  // server.cookies: one entry per cookie, names as sent.
+  lua_newtable(L);
+  std::size_t pos = 0;
+  while (pos < cookie_header.size()) {
+    auto end = cookie_header.find(';', pos);
+    std::string pair = cookie_header.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    auto eq = pair.find('=');
+    if (eq != std::string::npos) {
+      std::string name = pair.substr(0, eq), value = pair.substr(eq + 1);
+      while (!name.empty() && name.front() == ' ') name.erase(0, 1);
+      set_string(L, name.c_str(), value);
+    }
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  lua_setfield(L, -2, "cookies");
+  const luaL_Reg fns[] = {{"systime", l_systime},   {"log", l_log}, {"table_to_json", l_table_to_json},
+                          {"json_to_table", l_json_to_table}, {"uuid", l_uuid}, {nullptr, nullptr}};
+  luaL_setfuncs(L, fns, 0);
+  lua_newtable(L);  // server.loglevel
+  const char* levels[] = {"LOG_DEBUG", "LOG_INFO", "LOG_NOTICE", "LOG_WARNING", "LOG_ERR", "LOG_CRIT", "LOG_ALERT", "LOG_EMERG"};
+  for (int i = 0; i < 8; ++i) {
+    lua_pushinteger(L, i);
+    lua_setfield(L, -2, levels[i]);
+  }
+  lua_setfield(L, -2, "loglevel");
+  lua_setglobal(L, "server");
+}
+
+void push_config(lua_State* L, const Config& c) {
+  lua_newtable(L);
+  set_string(L, "hostname", c.hostname);
+  lua_pushinteger(L, c.port);
+  lua_setfield(L, -2, "port");
+  set_string(L, "imgroot", c.imgroot);
+  lua_pushboolean(L, c.prefix_as_path);
+  lua_setfield(L, -2, "prefix_as_path");
+  set_string(L, "init_script", c.initscript);
+  set_string(L, "cache_dir", c.cache_dir);
+  set_string(L, "cache_size", c.cache_size);
+  lua_pushinteger(L, c.cache_nfiles);
+  lua_setfield(L, -2, "cache_n_files");
+  lua_pushinteger(L, c.jpeg_quality);
+  lua_setfield(L, -2, "jpeg_quality");
+  set_string(L, "thumb_size", c.thumb_size);
+  set_string(L, "max_post_size", c.max_post_size);
+  set_string(L, "tmpdir", c.tmpdir);
+  lua_pushinteger(L, c.max_temp_file_age);
+  lua_setfield(L, -2, "max_temp_file_age");
+  set_string(L, "scriptdir", c.scriptdir);
+  set_string(L, "knora_path", c.knora_path);
+  set_string(L, "knora_port", c.knora_port);
+  set_string(L, "docroot", c.docroot);
+  lua_setglobal(L, "config");
+}
+
+// require 'name': only [A-Za-z0-9_]+, only from scriptdir, text only, loaded once per state.
+int l_require(lua_State* L) {
+  std::string name = luaL_checkstring(L, 1);
+  bool ok = !name.empty() && name.size() < 128;
+  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+  if (!ok) return luaL_error(L, "require: invalid module name");
+  lua_getfield(L, LUA_REGISTRYINDEX, "sipi.loaded");
+  lua_getfield(L, -1, name.c_str());
+  if (!lua_isnil(L, -1)) return 1;
+  lua_pop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, "sipi.scriptdir");
+  std::string path = std::string(lua_tostring(L, -1)) + "/" + name + ".lua";
+  lua_pop(L, 1);
+  if (luaL_loadfilex(L, path.c_str(), "t") != LUA_OK) return lua_error(L);
+  lua_call(L, 0, 1);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+  }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, name.c_str());
+  return 1;
+}
+
+struct Call {
+  CallState cs;
+  StatePtr L;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<Runtime>> Runtime::create(const Config& cfg, Limits limits) {
+  std::shared_ptr<Runtime> rt(new Runtime(cfg, limits));
+  rt->init_path_ = cfg.initscript;
+  auto chunk = rt->init_chunk();
+  if (!chunk) return chunk.error();
+  // Run it once to learn which hooks exist; an error here refuses startup.
+  CallState cs;
+  cs.limit = limits.memory_bytes;
+  cs.deadline = Clock::now() + limits.deadline;
+  StatePtr L = new_sandboxed_state(capped_alloc, &cs);
+  call_state(L.get()) = &cs;
+  push_config(L.get(), cfg);
+  push_server(L.get(), RequestInfo{});
+  if (luaL_loadbufferx(L.get(), (*chunk)->bytecode.data(), (*chunk)->bytecode.size(), "init", "b") != LUA_OK) {
+    return Error{Status::internal_error, "lua.init", lua_tostring(L.get(), -1)};
+  }
+  auto r = guarded_call(L.get(), 0, 0);
+  if (!r) return Error{Status::internal_error, "lua.init", r.error().message};
+  lua_getglobal(L.get(), "pre_flight");
+  rt->has_pre_flight_ = lua_isfunction(L.get(), -1);
+  lua_getglobal(L.get(), "file_pre_flight");
+  rt->has_file_pre_flight_ = lua_isfunction(L.get(), -1);
+  return rt;
+}
+
+Result<std::shared_ptr<const Runtime::Chunk>> Runtime::init_chunk() {
+  std::error_code ec;
+  auto mtime = fs::last_write_time(init_path_, ec);
+  auto size = fs::file_size(init_path_, ec);
+  if (ec) return Error{Status::internal_error, "lua.init", init_path_.string() + ": " + ec.message()};
+  std::lock_guard lock(mutex_);
+  if (chunk_ && chunk_->mtime == mtime && chunk_->size == size) return chunk_;
+  StatePtr L = new_sandboxed_state();
+  if (luaL_loadfilex(L.get(), init_path_.c_str(), "t") != LUA_OK) {
+    return Error{Status::internal_error, "lua.init", lua_tostring(L.get(), -1)};
+  }
+  auto chunk = std::make_shared<Chunk>();
+  lua_dump(L.get(), [](lua_State*, const void* p, size_t sz, void* ud) {
+    static_cast<std::string*>(ud)->append(static_cast<const char*>(p), sz);
+    return 0;
+  }, &chunk->bytecode, 0);
+  chunk->mtime = mtime;
+  chunk->size = size;
+  chunk_ = chunk;
+  return std::shared_ptr<const Chunk>(chunk);
+}
+
+Result<HookReturn> Runtime::pre_flight(const std::string& prefix, const std::string& identifier,
+                                       const std::string& cookie, const RequestInfo& req) {
+  auto chunk = init_chunk();
+  if (!chunk) return chunk.error();
+  CallState cs;
+  cs.limit = limits_.memory_bytes;
+  cs.deadline = Clock::now() + limits_.deadline;
+  StatePtr Lp = new_sandboxed_state(capped_alloc, &cs);
+  if (!Lp) return Error{Status::internal_error, "lua.error", "cannot create a Lua state"};
+  lua_State* L = Lp.get();
+  call_state(L) = &cs;
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "sipi.loaded");
+  lua_pushstring(L, cfg_.scriptdir.c_str());
+  lua_setfield(L, LUA_REGISTRYINDEX, "sipi.scriptdir");
+  lua_register(L, "require", l_require);
+  push_config(L, cfg_);
+  push_server(L, req);
+  if (luaL_loadbufferx(L, (*chunk)->bytecode.data(), (*chunk)->bytecode.size(), "init", "b") != LUA_OK) {
+    return Error{Status::internal_error, "lua.error", lua_tostring(L, -1)};
+  }
+  auto r = guarded_call(L, 0, 0);
+  if (!r) return r.error();
+  lua_getglobal(L, "pre_flight");
+  if (!lua_isfunction(L, -1)) return Error{Status::internal_error, "lua.error", "pre_flight is gone"};
+  lua_pushstring(L, prefix.c_str());
+  lua_pushstring(L, identifier.c_str());
+  lua_pushstring(L, cookie.c_str());
+  r = guarded_call(L, 3, 2);
+  if (!r) return r.error();
+
+  HookReturn out;
+  if (lua_type(L, -1) == LUA_TSTRING) out.path = lua_tostring(L, -1);
+  if (lua_type(L, -2) == LUA_TSTRING) {
+    out.permission = lua_tostring(L, -2);
+  } else if (lua_istable(L, -2)) {
+    out.is_table = true;
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+      if (lua_type(L, -2) == LUA_TSTRING) {
+        std::string key = lua_tostring(L, -2);
+        if (lua_type(L, -1) == LUA_TSTRING) out.fields[key] = lua_tostring(L, -1);
+        else out.bad_fields.push_back(key);
+      }
+      lua_pop(L, 1);
+    }
+    out.permission = out.fields.count("type") ? out.fields["type"] : "";
+  } else {
+    return Error{Status::internal_error, "lua.hook_return", "pre_flight must return a permission"};
+  }
+  return out;
+}
+
+}  // namespace sipi::lua
