@@ -154,7 +154,8 @@ int serve(Config cfg) {
     while (ctx->wwwroute.size() > 1 && ctx->wwwroute.back() == '/') ctx->wwwroute.pop_back();
   }
   ctx->iiif = sipi::service::Context::from_config(cfg, root);
-  if (!cfg.initscript.empty() && cfg.initscript != ".") {
+  bool scripted = (!cfg.initscript.empty() && cfg.initscript != ".") || !cfg.routes.empty() || !cfg.docroot.empty();
+  if (scripted) {
     sipi::lua::Limits limits;
     if (const char* m = std::getenv("SIPI_LUA_MEMORY_LIMIT")) limits.memory_bytes = std::strtoull(m, nullptr, 10);
     if (const char* t = std::getenv("SIPI_LUA_TIMEOUT_MS")) limits.deadline = std::chrono::milliseconds(std::strtoull(t, nullptr, 10));

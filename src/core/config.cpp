@@ -1,6 +1,8 @@
 #include "core/config.h"
 
 #include <filesystem>
+
+#include "core/form.h"
 #include <thread>
 
 namespace sipi {
@@ -44,6 +46,20 @@ Result<Ok> Config::validate() const {
   if (!docroot.empty() && (wwwroute.empty() || wwwroute[0] != '/' || wwwroute == "/")) {
     return Error{Status::internal_error, "config.invalid",
                  "fileserver.wwwroute: must be a path like /server when docroot is set"};
+  }
+  std::uint64_t bytes = 0;
+  if (!parse_byte_size(max_post_size, bytes)) return bad_key("max_post_size", "must be a size like 300M");
+  for (const auto& r : routes) {
+    static const char* kMethods[] = {"GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH"};
+    bool ok = false;
+    for (const char* m : kMethods) ok = ok || r.method == m;
+    if (!ok) return Error{Status::internal_error, "config.invalid", "routes: unknown method " + r.method};
+    if (r.route.empty() || r.route[0] != '/') {
+      return Error{Status::internal_error, "config.invalid", "routes: route must start with '/': " + r.route};
+    }
+    if (r.script.empty() || r.script.find("..") != std::string::npos) {
+      return Error{Status::internal_error, "config.invalid", "routes: bad script name for " + r.route};
+    }
   }
   return Ok{};
 }

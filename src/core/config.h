@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
@@ -18,6 +19,14 @@ struct ScalingQualities {
   ScalingQuality tiff = ScalingQuality::high;
   ScalingQuality png = ScalingQuality::high;
   ScalingQuality j2k = ScalingQuality::high;
+};
+
+// One entry of SIPI's `routes` table: requests with this method whose path is `route` or
+// below it run `script` (a file in scriptdir).
+struct Route {
+  std::string method;
+  std::string route;
+  std::string script;
 };
 
 struct Config {
@@ -47,6 +56,7 @@ struct Config {
   // fileserver = { docroot=, wwwroute= }
   std::string docroot;
   std::string wwwroute;
+  std::vector<Route> routes;
 
   // --- sipi's own keys (same table; SIPI ignores them) ---
   std::string bind_address = "0.0.0.0";

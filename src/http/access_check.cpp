@@ -7,7 +7,12 @@ namespace sipi::http {
 Result<std::optional<access::Decision>> run_pre_flight(const AppContext& ctx, const RequestView& req,
                                                        const iiif::ImageRef& ref) {
   if (!ctx.lua || !ctx.lua->has_pre_flight()) return std::optional<access::Decision>();
-  lua::RequestInfo info{req.method, std::string(req.header("host")), std::string(req.path()), req.client_ip, req.headers};
+  lua::RequestInfo info;
+  info.method = req.method;
+  info.host = std::string(req.header("host"));
+  info.uri = std::string(req.path());
+  info.client_ip = req.client_ip;
+  info.headers = req.headers;
   std::string identifier = ref.identifier + (ref.page > 0 ? "@" + std::to_string(ref.page) : "");
   auto r = ctx.lua->pre_flight(ref.prefix, identifier, std::string(req.header("cookie")), info);
   if (!r) return r.error();

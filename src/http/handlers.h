@@ -12,5 +12,8 @@ Response handle_redirect(const AppContext& ctx, const RequestView& req, const ii
 Response handle_static(const AppContext& ctx, const RequestView& req);
 Response handle_health(const AppContext& ctx, const RequestView& req);
 Response handle_preflight(const RequestView& req);
+// A Lua script (route or docroot page) answering the request.
+Response handle_script(const AppContext& ctx, const RequestView& req, const std::filesystem::path& script,
+                       bool docroot_page);
 
 }  // namespace sipi::http

@@ -22,6 +22,7 @@ struct RequestView {
   std::string target;  // as received: path and query
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string client_ip;
+  std::string body;
 
   // First value of a header (name in lower case), or "".
   std::string_view header(std::string_view name) const;

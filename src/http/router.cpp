@@ -22,7 +22,17 @@ Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
   if (req.target.size() > static_cast<std::size_t>(cfg.max_url_length)) {
     return now(error_response({Status::uri_too_long, "http.uri_too_long", {}}));
   }
+  // Lua routes first: any method they declare, path equal to the route or below it.
+  for (const auto& r : cfg.routes) {
+    if (r.method == req.method && under(req.path(), r.route)) {
+      auto script = std::filesystem::path(cfg.scriptdir) / r.script;
+      return {true, [ctx, req = std::move(req), script]() { return handle_script(*ctx, req, script, false); }};
+    }
+  }
   if (req.method == "OPTIONS") return now(handle_preflight(req));
+  if (req.method == "POST" && !ctx->docroot.empty() && under(req.path(), ctx->wwwroute) && req.path().ends_with(".lua")) {
+    return {true, [ctx, req = std::move(req)]() { return handle_static(*ctx, req); }};
+  }
   if (req.method != "GET" && req.method != "HEAD") {
     Response r = error_response({Status::method_not_allowed, "http.method", {}});
     r.set("Allow", "GET, HEAD, OPTIONS");

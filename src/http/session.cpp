@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
+#include "core/form.h"
 #include "core/log.h"
 #include "http/respond.h"
 #include "http/router.h"
@@ -65,7 +66,10 @@ void Session::do_read() {
   if (registry_->draining) return close();
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(ctx_->config->max_header_bytes));
-  parser_->body_limit(1024 * 1024);  // GET/HEAD/OPTIONS only for now; uploads come with Lua routes
+  // POST bodies for Lua routes, up to max_post_size ("0" = SIPI's unlimited; kept at 1 GiB).
+  std::uint64_t max_post = 0;
+  parse_byte_size(ctx_->config->max_post_size, max_post);
+  parser_->body_limit(max_post == 0 ? (std::uint64_t{1} << 30) : max_post);
   if (buffer_.size() > 0) return read_request();  // a pipelined request is already here
   idle_ = true;
   const auto& cfg = *ctx_->config;
@@ -113,6 +117,7 @@ void Session::on_read(beast::error_code ec, std::size_t) {
   current_.method = std::string(req.method_string());
   current_.target = std::string(req.target());
   current_.client_ip = client_ip_;
+  current_.body = std::move(req.body());
   for (const auto& f : req) {
     std::string name(f.name_string());
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -216,6 +216,28 @@ Result<Ok> load_config_file(const std::string& path, Config& cfg) {
   };
   r = read_table(L.get(), "fileserver", cfg, fileserver, {});
   if (!r) return r;
+  lua_getglobal(L.get(), "routes");
+  if (!lua_isnil(L.get(), -1)) {
+    if (!lua_istable(L.get(), -1)) return fail("Table expected for routes");
+    lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L.get(), -1));
+    for (lua_Integer i = 1; i <= n; ++i) {
+      lua_rawgeti(L.get(), -1, i);
+      if (!lua_istable(L.get(), -1)) return fail("routes[" + std::to_string(i) + "]: table expected");
+      Route route;
+      for (auto [key, field] : {std::pair{"method", &Route::method}, std::pair{"route", &Route::route},
+                                std::pair{"script", &Route::script}}) {
+        lua_getfield(L.get(), -1, key);
+        if (lua_type(L.get(), -1) != LUA_TSTRING) {
+          return fail("String expected for routes[" + std::to_string(i) + "]." + key);
+        }
+        route.*field = lua_tostring(L.get(), -1);
+        lua_pop(L.get(), 1);
+      }
+      cfg.routes.push_back(std::move(route));
+      lua_pop(L.get(), 1);
+    }
+  }
+  lua_pop(L.get(), 1);
   cfg.config_file = path;
   return Ok{};
 }

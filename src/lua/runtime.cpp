@@ -1,5 +1,8 @@
 #include "lua/runtime.h"
 
+#include <strings.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -231,6 +234,60 @@ int l_uuid(lua_State* L) {
   return 2;
 }
 
+ScriptResponse*& script_response(lua_State* L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "sipi.response");
+  auto* p = static_cast<ScriptResponse**>(lua_touserdata(L, -1));
+  lua_pop(L, 1);
+  static ScriptResponse* none = nullptr;
+  return p ? *p : none;
+}
+
+int l_print(lua_State* L) {
+  ScriptResponse* out = script_response(L);
+  if (!out) {
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, "server.print is only available in routes and pages");
+    return 2;
+  }
+  int n = lua_gettop(L);
+  for (int i = 1; i <= n; ++i) {
+    size_t len = 0;
+    const char* s = luaL_tolstring(L, i, &len);
+    out->body.append(s, len);
+    lua_pop(L, 1);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int l_send_header(lua_State* L) {
+  const char* k = luaL_checkstring(L, 1);
+  const char* v = luaL_checkstring(L, 2);
+  ScriptResponse* out = script_response(L);
+  bool ok = out && std::strpbrk(k, "\r\n:") == nullptr && std::strpbrk(v, "\r\n") == nullptr && *k;
+  if (ok) {
+    auto& h = out->headers;
+    h.erase(std::remove_if(h.begin(), h.end(), [&](const auto& p) { return strcasecmp(p.first.c_str(), k) == 0; }),
+            h.end());
+    h.emplace_back(k, v);  // last write wins per name
+  }
+  lua_pushboolean(L, ok);
+  if (!ok) {
+    lua_pushstring(L, "invalid header");
+    return 2;
+  }
+  return 1;
+}
+
+int l_send_status(lua_State* L) {
+  lua_Integer code = luaL_checkinteger(L, 1);
+  ScriptResponse* out = script_response(L);
+  if (out && code >= 100 && code <= 599) out->status = static_cast<int>(code);
+  return 0;
+}
+
+int l_noop(lua_State*) { return 0; }
+
 void set_string(lua_State* L, const char* key, const std::string& v) {
   lua_pushlstring(L, v.data(), v.size());
   lua_setfield(L, -2, key);
@@ -269,8 +326,24 @@ void push_server(lua_State* L, const RequestInfo& r) {
     pos = end + 1;
   }
   lua_setfield(L, -2, "cookies");
+  auto set_pairs = [&](const char* name, const std::vector<std::pair<std::string, std::string>>& pairs) {
+    if (pairs.empty()) return;  // SIPI leaves absent what is empty
+    lua_newtable(L);
+    for (const auto& [k, v] : pairs) set_string(L, k.c_str(), v);
+    lua_setfield(L, -2, name);
+  };
+  set_pairs("get", r.get);
+  set_pairs("post", r.post);
+  std::vector<std::pair<std::string, std::string>> merged = r.get;
+  merged.insert(merged.end(), r.post.begin(), r.post.end());
+  set_pairs("request", merged);
+  if (!r.content.empty()) set_string(L, "content", r.content);
+  if (!r.content_type.empty()) set_string(L, "content_type", r.content_type);
+  if (!r.docroot.empty()) set_string(L, "docroot", r.docroot);
   const luaL_Reg fns[] = {{"systime", l_systime},   {"log", l_log}, {"table_to_json", l_table_to_json},
-                          {"json_to_table", l_json_to_table}, {"uuid", l_uuid}, {nullptr, nullptr}};
+                          {"json_to_table", l_json_to_table}, {"uuid", l_uuid}, {"print", l_print},
+                          {"sendHeader", l_send_header}, {"sendStatus", l_send_status}, {"setBuffer", l_noop},
+                          {nullptr, nullptr}};
   luaL_setfuncs(L, fns, 0);
   lua_newtable(L);  // server.loglevel
   const char* levels[] = {"LOG_DEBUG", "LOG_INFO", "LOG_NOTICE", "LOG_WARNING", "LOG_ERR", "LOG_CRIT", "LOG_ALERT", "LOG_EMERG"};
@@ -338,11 +411,54 @@ struct Call {
   StatePtr L;
 };
 
+// A fresh state with the sandbox, require, config and server, the init script already run.
+Result<StatePtr> open_state(CallState& cs, const Config& cfg, const std::string& bytecode, const RequestInfo& req,
+                            ScriptResponse* response) {
+  StatePtr Lp = new_sandboxed_state(capped_alloc, &cs);
+  if (!Lp) return Error{Status::internal_error, "lua.error", "cannot create a Lua state"};
+  lua_State* L = Lp.get();
+  call_state(L) = &cs;
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "sipi.loaded");
+  lua_pushstring(L, cfg.scriptdir.c_str());
+  lua_setfield(L, LUA_REGISTRYINDEX, "sipi.scriptdir");
+  *static_cast<ScriptResponse**>(lua_newuserdatauv(L, sizeof(ScriptResponse*), 0)) = response;
+  lua_setfield(L, LUA_REGISTRYINDEX, "sipi.response");
+  lua_register(L, "require", l_require);
+  push_config(L, cfg);
+  push_server(L, req);
+  if (luaL_loadbufferx(L, bytecode.data(), bytecode.size(), "init", "b") != LUA_OK) {
+    return Error{Status::internal_error, "lua.error", lua_tostring(L, -1)};
+  }
+  auto r = guarded_call(L, 0, 0);
+  if (!r) return r.error();
+  return Lp;
+}
+
 }  // namespace
+
+Result<ScriptResponse> Runtime::run_script(const fs::path& script, const RequestInfo& req) {
+  std::error_code ec;
+  if (!fs::is_regular_file(script, ec)) return Error::not_found("route.not_found", script.string());
+  auto chunk = init_chunk();
+  if (!chunk) return chunk.error();
+  CallState cs;
+  cs.limit = limits_.memory_bytes;
+  cs.deadline = Clock::now() + limits_.deadline;
+  ScriptResponse out;
+  auto L = open_state(cs, cfg_, (*chunk)->bytecode, req, &out);
+  if (!L) return L.error();
+  if (luaL_loadfilex(L->get(), script.c_str(), "t") != LUA_OK) {
+    return Error{Status::internal_error, "lua.error", lua_tostring(L->get(), -1)};
+  }
+  auto r = guarded_call(L->get(), 0, 0);
+  if (!r) return r.error();
+  return out;
+}
 
 Result<std::shared_ptr<Runtime>> Runtime::create(const Config& cfg, Limits limits) {
   std::shared_ptr<Runtime> rt(new Runtime(cfg, limits));
-  rt->init_path_ = cfg.initscript;
+  if (!cfg.initscript.empty() && cfg.initscript != ".") rt->init_path_ = cfg.initscript;
   auto chunk = rt->init_chunk();
   if (!chunk) return chunk.error();
   // Run it once to learn which hooks exist; an error here refuses startup.
@@ -366,6 +482,20 @@ Result<std::shared_ptr<Runtime>> Runtime::create(const Config& cfg, Limits limit
 }
 
 Result<std::shared_ptr<const Runtime::Chunk>> Runtime::init_chunk() {
+  if (init_path_.empty()) {  // routes without an init script
+    std::lock_guard lock(mutex_);
+    if (!chunk_) {
+      StatePtr L = new_sandboxed_state();
+      luaL_loadstring(L.get(), "");
+      auto chunk = std::make_shared<Chunk>();
+      lua_dump(L.get(), [](lua_State*, const void* p, size_t sz, void* ud) {
+        static_cast<std::string*>(ud)->append(static_cast<const char*>(p), sz);
+        return 0;
+      }, &chunk->bytecode, 0);
+      chunk_ = chunk;
+    }
+    return chunk_;
+  }
   std::error_code ec;
   auto mtime = fs::last_write_time(init_path_, ec);
   auto size = fs::file_size(init_path_, ec);
@@ -394,28 +524,15 @@ Result<HookReturn> Runtime::pre_flight(const std::string& prefix, const std::str
   CallState cs;
   cs.limit = limits_.memory_bytes;
   cs.deadline = Clock::now() + limits_.deadline;
-  StatePtr Lp = new_sandboxed_state(capped_alloc, &cs);
-  if (!Lp) return Error{Status::internal_error, "lua.error", "cannot create a Lua state"};
-  lua_State* L = Lp.get();
-  call_state(L) = &cs;
-  lua_newtable(L);
-  lua_setfield(L, LUA_REGISTRYINDEX, "sipi.loaded");
-  lua_pushstring(L, cfg_.scriptdir.c_str());
-  lua_setfield(L, LUA_REGISTRYINDEX, "sipi.scriptdir");
-  lua_register(L, "require", l_require);
-  push_config(L, cfg_);
-  push_server(L, req);
-  if (luaL_loadbufferx(L, (*chunk)->bytecode.data(), (*chunk)->bytecode.size(), "init", "b") != LUA_OK) {
-    return Error{Status::internal_error, "lua.error", lua_tostring(L, -1)};
-  }
-  auto r = guarded_call(L, 0, 0);
-  if (!r) return r.error();
+  auto Lp = open_state(cs, cfg_, (*chunk)->bytecode, req, nullptr);
+  if (!Lp) return Lp.error();
+  lua_State* L = Lp->get();
   lua_getglobal(L, "pre_flight");
   if (!lua_isfunction(L, -1)) return Error{Status::internal_error, "lua.error", "pre_flight is gone"};
   lua_pushstring(L, prefix.c_str());
   lua_pushstring(L, identifier.c_str());
   lua_pushstring(L, cookie.c_str());
-  r = guarded_call(L, 3, 2);
+  auto r = guarded_call(L, 3, 2);
   if (!r) return r.error();
 
   HookReturn out;

@@ -23,6 +23,17 @@ namespace sipi::lua {
 struct RequestInfo {
   std::string method, host, uri, client_ip;
   std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
+  std::vector<std::pair<std::string, std::string>> get;      // query parameters
+  std::vector<std::pair<std::string, std::string>> post;     // form fields (urlencoded body)
+  std::string content, content_type;                         // a body that is not a form
+  std::string docroot;                                       // set for docroot .lua pages
+};
+
+// What a route or page script produced with server.print / sendHeader / sendStatus.
+struct ScriptResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
 };
 
 // What a hook returned, before any interpretation: permission as a string or a table of
@@ -52,6 +63,10 @@ class Runtime {
   // (memory or time), lua.hook_return (not a permission and path).
   Result<HookReturn> pre_flight(const std::string& prefix, const std::string& identifier, const std::string& cookie,
                                 const RequestInfo& req);
+
+  // Runs a route or docroot script (after the init script, in the same fresh state).
+  // Errors: 404 route.not_found (no such file), 500 lua.error / lua.killed.
+  Result<ScriptResponse> run_script(const std::filesystem::path& script, const RequestInfo& req);
 
  private:
   struct Chunk {

@@ -1,0 +1,45 @@
+// Lua routes and docroot .lua pages: the request goes into `server`, the script answers with
+// server.print / sendHeader / sendStatus.
+#include <strings.h>
+
+#include "core/form.h"
+#include "http/handlers.h"
+#include "http/respond.h"
+
+namespace sipi::http {
+
+Response handle_script(const AppContext& ctx, const RequestView& req, const std::filesystem::path& script,
+                       bool docroot_page) {
+  if (!ctx.lua) return error_response(Error::internal("lua.none", "no Lua runtime"));
+  lua::RequestInfo info;
+  info.method = req.method;
+  info.host = std::string(req.header("host"));
+  info.uri = std::string(req.path());
+  info.client_ip = req.client_ip;
+  info.headers = req.headers;
+  auto q = req.target.find('?');
+  if (q != std::string::npos) info.get = parse_urlencoded(std::string_view(req.target).substr(q + 1));
+  std::string_view ctype = req.header("content-type");
+  if (ctype.starts_with("application/x-www-form-urlencoded")) {
+    info.post = parse_urlencoded(req.body);
+  } else if (!req.body.empty()) {
+    info.content = req.body;
+    info.content_type = std::string(ctype);
+  }
+  if (docroot_page) info.docroot = ctx.docroot.string();
+  auto out = ctx.lua->run_script(script, info);
+  if (!out) return error_response(out.error());
+  Response r;
+  r.status = static_cast<Status>(out->status);
+  r.detail = docroot_page ? "page" : "route";
+  bool has_type = false;
+  for (auto& [k, v] : out->headers) {
+    has_type = has_type || strcasecmp(k.c_str(), "content-type") == 0;
+    r.set(k, v);
+  }
+  if (!has_type) r.set("Content-Type", "text/html; charset=utf-8");
+  r.body = std::move(out->body);
+  return r;
+}
+
+}  // namespace sipi::http

@@ -1,0 +1,113 @@
+"""Lua routes (the config's `routes` table) and docroot .lua pages."""
+import http.client
+import json
+import time
+
+import pytest
+
+from conftest import start_server, stop_server
+
+SCRIPTS = {
+    "hello.lua": """
+server.sendHeader('Content-Type', 'application/json')
+local ok, s = server.table_to_json({ greeting = 'hello', name = (server.get and server.get.name) or 'nobody',
+                                     method = server.method, uri = server.uri })
+server.print(s)
+""",
+    "echo.lua": """
+server.sendStatus(201)
+server.sendHeader('X-Echo', 'yes')
+server.sendHeader('X-Echo', 'last wins')
+server.sendHeader('Content-Type', 'text/plain')
+if server.post then server.print('field=', server.post.field, ';') end
+if server.content then server.print('content=', server.content, ';type=', server.content_type) end
+""",
+    "broken.lua": "server.print('half'); error('route failed')",
+    "spin.lua": "while true do end",
+    "header.lua": "local ok, err = server.sendHeader('Bad\\r\\nHeader', 'x'); server.print(tostring(ok))",
+}
+
+
+@pytest.fixture(scope="module")
+def route_server(tmp_path_factory, imgroot):
+    work = tmp_path_factory.mktemp("routes")
+    scripts = work / "scripts"
+    scripts.mkdir()
+    for name, body in SCRIPTS.items():
+        (scripts / name).write_text(body)
+    docroot = work / "www"
+    docroot.mkdir()
+    (docroot / "page.lua").write_text("server.print('<p>page at ', server.uri, ' docroot=', server.docroot ~= nil, '</p>')")
+    (docroot / "plain.txt").write_text("static")
+    extra = f"""scriptdir = '{scripts}', max_post_size = '1K',
+}}
+fileserver = {{ docroot = '{docroot}', wwwroute = '/www' }}
+routes = {{
+  {{ method = 'GET', route = '/api/hello', script = 'hello.lua' }},
+  {{ method = 'POST', route = '/api/echo', script = 'echo.lua' }},
+  {{ method = 'GET', route = '/api/broken', script = 'broken.lua' }},
+  {{ method = 'GET', route = '/api/spin', script = 'spin.lua' }},
+  {{ method = 'GET', route = '/api/missing', script = 'missing.lua' }},
+  {{ method = 'GET', route = '/api/header', script = 'header.lua' }},
+"""
+    srv = start_server(str(work), imgroot, extra=extra)
+    yield srv
+    stop_server(srv)
+
+
+def post(srv, path, body, ctype):
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    conn.request("POST", path, body=body, headers={"Content-Type": ctype})
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+
+
+def test_get_route_with_query(route_server):
+    status, headers, body = route_server.request("/api/hello?name=Ada%20L&x=1")
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert json.loads(body) == {"greeting": "hello", "name": "Ada L", "method": "GET", "uri": "/api/hello"}
+    status, _, body = route_server.request("/api/hello/sub/path")  # a route covers what is below it
+    assert status == 200
+
+
+def test_post_form_and_raw_body(route_server):
+    status, headers, body = post(route_server, "/api/echo", "field=a+b%21", "application/x-www-form-urlencoded")
+    assert status == 201 and headers["x-echo"] == "last wins"
+    assert body == b"field=a b!;"
+    status, _, body = post(route_server, "/api/echo", '{"k": 1}', "application/json")
+    assert body == b'content={"k": 1};type=application/json'
+
+
+def test_post_over_max_post_size_is_413(route_server):
+    status, _, _ = post(route_server, "/api/echo", "field=" + "x" * 2000, "application/x-www-form-urlencoded")
+    assert status == 413
+    assert route_server.request("/health")[0] == 200
+
+
+def test_method_must_match(route_server):
+    assert route_server.request("/api/echo")[0] == 303  # GET is not the route: an IIIF base URI
+    assert route_server.request("/api/hello", method="DELETE")[0] == 405
+
+
+def test_route_errors(route_server):
+    assert route_server.request("/api/broken")[0] == 500
+    assert route_server.request("/api/missing")[0] == 404
+    start = time.time()
+    assert route_server.request("/api/spin", timeout=30)[0] == 500
+    assert time.time() - start < 10
+    assert route_server.request("/api/hello")[0] == 200
+
+
+def test_header_injection_refused(route_server):
+    status, headers, body = route_server.request("/api/header")
+    assert status == 200 and body == b"false"
+    assert "bad" not in " ".join(headers)
+
+
+def test_docroot_lua_page_runs(route_server):
+    status, headers, body = route_server.request("/www/page.lua")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert body == b"<p>page at /www/page.lua docroot=true</p>"
+    assert route_server.request("/www/plain.txt")[2] == b"static"
