@@ -1,5 +1,6 @@
 // sipi: command line → Config → server. Wiring only.
 #include <CLI/CLI.hpp>
+#include <curl/curl.h>
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -178,6 +179,7 @@ int serve(Config cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);  // before any thread: libcurl's global init is not thread-safe
   if (VIPS_INIT(argv[0])) {
     std::cerr << "sipi: cannot initialise libvips" << std::endl;
     return 1;

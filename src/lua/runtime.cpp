@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "lua/server_api.h"
 #include "lua/state.h"
 
 namespace sipi::lua {
@@ -345,6 +346,7 @@ void push_server(lua_State* L, const RequestInfo& r) {
                           {"sendHeader", l_send_header}, {"sendStatus", l_send_status}, {"setBuffer", l_noop},
                           {nullptr, nullptr}};
   luaL_setfuncs(L, fns, 0);
+  register_net_functions(L);
   lua_newtable(L);  // server.loglevel
   const char* levels[] = {"LOG_DEBUG", "LOG_INFO", "LOG_NOTICE", "LOG_WARNING", "LOG_ERR", "LOG_CRIT", "LOG_ALERT", "LOG_EMERG"};
   for (int i = 0; i < 8; ++i) {
@@ -424,6 +426,8 @@ Result<StatePtr> open_state(CallState& cs, const Config& cfg, const std::string&
   lua_setfield(L, LUA_REGISTRYINDEX, "sipi.scriptdir");
   *static_cast<ScriptResponse**>(lua_newuserdatauv(L, sizeof(ScriptResponse*), 0)) = response;
   lua_setfield(L, LUA_REGISTRYINDEX, "sipi.response");
+  lua_pushstring(L, cfg.jwt_secret.c_str());
+  lua_setfield(L, LUA_REGISTRYINDEX, "sipi.jwt_secret");
   lua_register(L, "require", l_require);
   push_config(L, cfg);
   push_server(L, req);
@@ -436,6 +440,16 @@ Result<StatePtr> open_state(CallState& cs, const Config& cfg, const std::string&
 }
 
 }  // namespace
+
+nlohmann::json lua_to_json(lua_State* L, int idx) { return to_json(L, idx, 0); }
+void json_to_lua(lua_State* L, const nlohmann::json& j) { push_json(L, j); }
+long remaining_ms(lua_State* L) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(call_state(L)->deadline - Clock::now()).count();
+  return std::max<long>(1, static_cast<long>(left));
+}
+void add_response_header(lua_State* L, const std::string& name, const std::string& value) {
+  if (ScriptResponse* out = script_response(L)) out->headers.emplace_back(name, value);
+}
 
 Result<ScriptResponse> Runtime::run_script(const fs::path& script, const RequestInfo& req) {
   std::error_code ec;

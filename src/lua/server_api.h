@@ -1,0 +1,20 @@
+// Internal glue shared by the files that implement the `server` table.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+extern "C" {
+#include <lauxlib.h>
+#include <lua.h>
+}
+
+namespace sipi::lua {
+
+nlohmann::json lua_to_json(lua_State* L, int idx);  // throws std::runtime_error on unsupported values
+void json_to_lua(lua_State* L, const nlohmann::json& j);
+long remaining_ms(lua_State* L);                     // until this call's deadline
+void add_response_header(lua_State* L, const std::string& name, const std::string& value);  // appends
+void register_net_functions(lua_State* L);           // into the table on top of the stack
+
+}  // namespace sipi::lua
