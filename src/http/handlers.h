@@ -14,6 +14,6 @@ Response handle_health(const AppContext& ctx, const RequestView& req);
 Response handle_preflight(const RequestView& req);
 // A Lua script (route or docroot page) answering the request.
 Response handle_script(const AppContext& ctx, const RequestView& req, const std::filesystem::path& script,
-                       bool docroot_page);
+                       bool docroot_page);  // .lua; .elua pages when the name ends so
 
 }  // namespace sipi::http

@@ -30,7 +30,7 @@ Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
     }
   }
   if (req.method == "OPTIONS") return now(handle_preflight(req));
-  if (req.method == "POST" && !ctx->docroot.empty() && under(req.path(), ctx->wwwroute) && req.path().ends_with(".lua")) {
+  if (req.method == "POST" && !ctx->docroot.empty() && under(req.path(), ctx->wwwroute) && (req.path().ends_with(".lua") || req.path().ends_with(".elua"))) {
     return {true, [ctx, req = std::move(req)]() { return handle_static(*ctx, req); }};
   }
   if (req.method != "GET" && req.method != "HEAD") {

@@ -27,7 +27,7 @@ Response handle_script(const AppContext& ctx, const RequestView& req, const std:
     info.content_type = std::string(ctype);
   }
   if (docroot_page) info.docroot = ctx.docroot.string();
-  auto out = ctx.lua->run_script(script, info);
+  auto out = script.extension() == ".elua" ? ctx.lua->run_elua(script, info) : ctx.lua->run_script(script, info);
   if (!out) return error_response(out.error());
   Response r;
   r.status = static_cast<Status>(out->status);

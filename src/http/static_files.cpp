@@ -78,7 +78,7 @@ Response handle_static(const AppContext& ctx, const RequestView& req) {
   struct stat st {};
   if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return error_response(Error::not_found("file.not_found"));
 
-  if (real.extension() == ".lua") return handle_script(ctx, req, real, true);  // a page that runs
+  if (real.extension() == ".lua" || real.extension() == ".elua") return handle_script(ctx, req, real, true);
   std::string etag = service::make_etag(real.string() + "|" + std::to_string(st.st_mtim.tv_sec) + "." +
                                         std::to_string(st.st_mtim.tv_nsec) + "|" + std::to_string(st.st_size));
   if (not_modified(req, etag, st.st_mtim.tv_sec)) return not_modified_response(etag, st.st_mtim.tv_sec);

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -449,6 +451,61 @@ long remaining_ms(lua_State* L) {
 }
 void add_response_header(lua_State* L, const std::string& name, const std::string& value) {
   if (ScriptResponse* out = script_response(L)) out->headers.emplace_back(name, value);
+}
+
+// An .elua page as one Lua chunk: each HTML run becomes server.print([==[…]==]) with a bracket
+// level that the text does not contain; code runs in between.
+std::optional<std::string> elua_to_lua(const std::string& page) {
+  std::string out;
+  std::size_t pos = 0;
+  auto emit_text = [&](std::string_view text) {
+    if (text.empty()) return;
+    std::string eq;
+    while (text.find("]" + eq + "]") != std::string_view::npos) eq += '=';
+    // A long bracket drops a newline right after the opening: add one so the text survives.
+    out += "server.print([" + eq + "[\n" + std::string(text) + "]" + eq + "]) ";
+  };
+  while (pos < page.size()) {
+    auto open = page.find("<lua>", pos);
+    if (open == std::string::npos) {
+      emit_text(std::string_view(page).substr(pos));
+      break;
+    }
+    emit_text(std::string_view(page).substr(pos, open - pos));
+    auto close = page.find("</lua>", open + 5);
+    if (close == std::string::npos) return std::nullopt;
+    out += page.substr(open + 5, close - open - 5);
+    out += "\n";
+    pos = close + 6;
+  }
+  return out;
+}
+
+Result<ScriptResponse> Runtime::run_elua(const fs::path& page, const RequestInfo& req) {
+  std::ifstream in(page, std::ios::binary);
+  if (!in) return Error::not_found("route.not_found", page.string());
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  auto source = elua_to_lua(text);
+  if (!source) return Error{Status::internal_error, "lua.error", page.string() + ": unterminated <lua> chunk"};
+  return run_source(*source, "@" + page.string(), req);
+}
+
+Result<ScriptResponse> Runtime::run_source(const std::string& source, const std::string& chunkname,
+                                           const RequestInfo& req) {
+  auto chunk = init_chunk();
+  if (!chunk) return chunk.error();
+  CallState cs;
+  cs.limit = limits_.memory_bytes;
+  cs.deadline = Clock::now() + limits_.deadline;
+  ScriptResponse out;
+  auto L = open_state(cs, cfg_, (*chunk)->bytecode, req, &out);
+  if (!L) return L.error();
+  if (luaL_loadbufferx(L->get(), source.data(), source.size(), chunkname.c_str(), "t") != LUA_OK) {
+    return Error{Status::internal_error, "lua.error", lua_tostring(L->get(), -1)};
+  }
+  auto r = guarded_call(L->get(), 0, 0);
+  if (!r) return r.error();
+  return out;
 }
 
 Result<ScriptResponse> Runtime::run_script(const fs::path& script, const RequestInfo& req) {

@@ -68,6 +68,10 @@ class Runtime {
   // Errors: 404 route.not_found (no such file), 500 lua.error / lua.killed.
   Result<ScriptResponse> run_script(const std::filesystem::path& script, const RequestInfo& req);
 
+  // An .elua page: HTML sent as it is, with <lua>…</lua> chunks run in order in one state.
+  // Errors: as run_script, and 500 lua.error for an unterminated <lua> chunk.
+  Result<ScriptResponse> run_elua(const std::filesystem::path& page, const RequestInfo& req);
+
  private:
   struct Chunk {
     std::string bytecode;
@@ -76,6 +80,7 @@ class Runtime {
   };
   Runtime(const Config& cfg, Limits limits) : cfg_(cfg), limits_(limits) {}
   Result<std::shared_ptr<const Chunk>> init_chunk();  // compiled, recompiled on change
+  Result<ScriptResponse> run_source(const std::string& source, const std::string& chunkname, const RequestInfo& req);
 
   Config cfg_;
   Limits limits_;

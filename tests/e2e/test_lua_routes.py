@@ -39,6 +39,9 @@ def route_server(tmp_path_factory, imgroot):
     docroot.mkdir()
     (docroot / "page.lua").write_text("server.print('<p>page at ', server.uri, ' docroot=', server.docroot ~= nil, '</p>')")
     (docroot / "plain.txt").write_text("static")
+    (docroot / "page.elua").write_text("<html><body>\n<h1>Hi</h1><lua>local n = 0 for i = 1, 3 do n = n + i end</lua>"
+                                       "<p>sum=<lua>server.print(n)</lua></p>]]\n<lua>server.print(server.uri)</lua></body></html>")
+    (docroot / "bad.elua").write_text("<p>start<lua>server.print('x')")
     extra = f"""scriptdir = '{scripts}', max_post_size = '1K',
 }}
 fileserver = {{ docroot = '{docroot}', wwwroute = '/www' }}
@@ -104,6 +107,13 @@ def test_header_injection_refused(route_server):
     status, headers, body = route_server.request("/api/header")
     assert status == 200 and body == b"false"
     assert "bad" not in " ".join(headers)
+
+
+def test_elua_page_streams_html_and_runs_chunks_in_one_state(route_server):
+    status, headers, body = route_server.request("/www/page.elua")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert body == b"<html><body>\n<h1>Hi</h1><p>sum=6</p>]]\n/www/page.elua</body></html>"
+    assert route_server.request("/www/bad.elua")[0] == 500
 
 
 def test_docroot_lua_page_runs(route_server):
