@@ -16,5 +16,7 @@ void json_to_lua(lua_State* L, const nlohmann::json& j);
 long remaining_ms(lua_State* L);                     // until this call's deadline
 void add_response_header(lua_State* L, const std::string& name, const std::string& value);  // appends
 void register_net_functions(lua_State* L);           // into the table on top of the stack
+void register_fs_functions(lua_State* L);            // uuid62, base62, parse_mimetype, server.fs
+void register_helper(lua_State* L);                  // the global `helper`
 
 }  // namespace sipi::lua

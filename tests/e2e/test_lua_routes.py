@@ -25,6 +25,24 @@ if server.content then server.print('content=', server.content, ';type=', server
     "broken.lua": "server.print('half'); error('route failed')",
     "spin.lua": "while true do end",
     "header.lua": "local ok, err = server.sendHeader('Bad\\r\\nHeader', 'x'); server.print(tostring(ok))",
+    "helpers.lua": """
+local dir = server.get.dir
+local r = {}
+local _, u62 = server.uuid62(); local _, back = server.base62_to_uuid(u62); local _, again = server.uuid_to_base62(back)
+r.uuid62_roundtrip = (again == u62); r.uuid62_uuid = back
+local _, known = server.uuid_to_base62('123e4567-e89b-12d3-a456-426614174000'); r.known = known
+local _, m = server.parse_mimetype('text/html; charset=UTF-8'); r.mime = m.mimetype; r.charset = m.charset
+r.mkdir = server.fs.mkdir(dir .. '/sub', 493)
+local _, t = server.fs.ftype(dir .. '/sub'); r.ftype = t
+local _, e = server.fs.exists(dir .. '/nope'); r.exists_nope = e
+r.copy = server.fs.copyFile(dir .. '/a.txt', dir .. '/sub/b.txt')
+r.move = server.fs.moveFile(dir .. '/sub/b.txt', dir .. '/c.txt')
+local _, list = server.fs.readdir(dir); table.sort(list); r.list = table.concat(list, ',')
+r.unlink = server.fs.unlink(dir .. '/c.txt')
+local ok_rm, err_rm = server.fs.rmdir(dir .. '/missing'); r.rmdir_missing = ok_rm
+local _, h = helper.filename_hash('abc.jp2'); r.hash = h
+local _, s = server.table_to_json(r); server.sendHeader('Content-Type', 'application/json'); server.print(s)
+""",
 }
 
 
@@ -52,6 +70,7 @@ routes = {{
   {{ method = 'GET', route = '/api/spin', script = 'spin.lua' }},
   {{ method = 'GET', route = '/api/missing', script = 'missing.lua' }},
   {{ method = 'GET', route = '/api/header', script = 'header.lua' }},
+  {{ method = 'GET', route = '/api/helpers', script = 'helpers.lua' }},
 """
     srv = start_server(str(work), imgroot, extra=extra)
     yield srv
@@ -121,3 +140,25 @@ def test_docroot_lua_page_runs(route_server):
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert body == b"<p>page at /www/page.lua docroot=true</p>"
     assert route_server.request("/www/plain.txt")[2] == b"static"
+
+
+def test_helpers_and_fs(route_server, tmp_path):
+    import uuid as uuidlib
+    (tmp_path / "a.txt").write_text("A")
+    status, _, body = route_server.request(f"/api/helpers?dir={tmp_path}")
+    assert status == 200, body
+    r = json.loads(body)
+    assert r["uuid62_roundtrip"] is True and uuidlib.UUID(r["uuid62_uuid"]).version == 4
+    # Independent base62 of a known UUID: digits 0-9A-Za-z, most significant first.
+    n, alphabet, expect = uuidlib.UUID("123e4567-e89b-12d3-a456-426614174000").int, \
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", ""
+    while n:
+        n, d = divmod(n, 62)
+        expect = alphabet[d] + expect
+    assert r["known"] == expect
+    assert (r["mime"], r["charset"]) == ("text/html", "UTF-8")
+    assert r["mkdir"] is True and r["ftype"] == "DIRECTORY" and r["exists_nope"] is False
+    assert r["copy"] is True and r["move"] is True and r["unlink"] is True
+    assert r["list"] == "a.txt,c.txt,sub" and r["rmdir_missing"] is False
+    assert not (tmp_path / "c.txt").exists() and (tmp_path / "sub").is_dir()
+    assert r["hash"] == "abc.jp2"
