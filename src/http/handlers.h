@@ -12,6 +12,9 @@ Response handle_redirect(const AppContext& ctx, const RequestView& req, const ii
 Response handle_static(const AppContext& ctx, const RequestView& req);
 Response handle_health(const AppContext& ctx, const RequestView& req);
 Response handle_preflight(const RequestView& req);
+Response handle_file(const AppContext& ctx, const RequestView& req, const iiif::FileRequest& fr);
+// MIME type from a file name's extension (the docroot's table).
+std::string mime_for(const std::filesystem::path& p);
 // A Lua script (route or docroot page) answering the request.
 Response handle_script(const AppContext& ctx, const RequestView& req, const std::filesystem::path& script,
                        bool docroot_page);  // .lua; .elua pages when the name ends so

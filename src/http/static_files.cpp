@@ -7,6 +7,7 @@
 
 #include "core/percent.h"
 #include "http/handlers.h"
+#include "http/file_response.h"
 #include "http/respond.h"
 
 namespace sipi::http {
@@ -32,6 +33,8 @@ constexpr std::array kMimes{
     Mime{".woff2", "font/woff2"},              Mime{".wasm", "application/wasm"},
 };
 
+}  // namespace
+
 std::string mime_for(const fs::path& p) {
   std::string ext = p.extension().string();
   for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -40,6 +43,8 @@ std::string mime_for(const fs::path& p) {
   }
   return "application/octet-stream";
 }
+
+namespace {
 
 bool inside(const fs::path& root, const fs::path& p) {
   const auto& r = root.native();
@@ -79,20 +84,8 @@ Response handle_static(const AppContext& ctx, const RequestView& req) {
   if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return error_response(Error::not_found("file.not_found"));
 
   if (real.extension() == ".lua" || real.extension() == ".elua") return handle_script(ctx, req, real, true);
-  std::string etag = service::make_etag(real.string() + "|" + std::to_string(st.st_mtim.tv_sec) + "." +
-                                        std::to_string(st.st_mtim.tv_nsec) + "|" + std::to_string(st.st_size));
-  if (not_modified(req, etag, st.st_mtim.tv_sec)) return not_modified_response(etag, st.st_mtim.tv_sec);
-  Response r;
-  r.detail = "file";
-  r.set("Content-Type", mime_for(real));
-  r.set("ETag", etag);
-  r.set("Last-Modified", http_date(st.st_mtim.tv_sec));
-  r.set("Cache-Control", "public, max-age=60");
-  if (req.is_head()) {
-    r.content_length = st.st_size;
-  } else {
-    r.file = real;
-  }
+  Response r = file_response(req, real, mime_for(real));
+  if (r.status == Status::ok || r.status == Status::partial_content) r.set("Cache-Control", "public, max-age=60");
   return r;
 }
 

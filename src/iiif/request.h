@@ -44,7 +44,12 @@ struct RedirectRequest {
   ImageRef ref;
 };
 
-using Request = std::variant<ImageRequest, InfoRequest, RedirectRequest>;
+// /{prefix…}/{id}/file: the file itself (SIPI's raw download).
+struct FileRequest {
+  ImageRef ref;
+};
+
+using Request = std::variant<ImageRequest, InfoRequest, RedirectRequest, FileRequest>;
 
 // `path` is the request target without its query string. Errors are 400 with details
 // iiif.path.* (empty segment, bad escape, traversal), iiif.region.*, iiif.size.*,

@@ -592,6 +592,15 @@ Result<std::shared_ptr<const Runtime::Chunk>> Runtime::init_chunk() {
 
 Result<HookReturn> Runtime::pre_flight(const std::string& prefix, const std::string& identifier,
                                        const std::string& cookie, const RequestInfo& req) {
+  return call_hook("pre_flight", {prefix, identifier, cookie}, req);
+}
+
+Result<HookReturn> Runtime::file_pre_flight(const std::string& filepath, const std::string& cookie,
+                                            const RequestInfo& req) {
+  return call_hook("file_pre_flight", {filepath, cookie}, req);
+}
+
+Result<HookReturn> Runtime::call_hook(const char* name, const std::vector<std::string>& args, const RequestInfo& req) {
   auto chunk = init_chunk();
   if (!chunk) return chunk.error();
   CallState cs;
@@ -600,12 +609,10 @@ Result<HookReturn> Runtime::pre_flight(const std::string& prefix, const std::str
   auto Lp = open_state(cs, cfg_, (*chunk)->bytecode, req, nullptr);
   if (!Lp) return Lp.error();
   lua_State* L = Lp->get();
-  lua_getglobal(L, "pre_flight");
-  if (!lua_isfunction(L, -1)) return Error{Status::internal_error, "lua.error", "pre_flight is gone"};
-  lua_pushstring(L, prefix.c_str());
-  lua_pushstring(L, identifier.c_str());
-  lua_pushstring(L, cookie.c_str());
-  auto r = guarded_call(L, 3, 2);
+  lua_getglobal(L, name);
+  if (!lua_isfunction(L, -1)) return Error{Status::internal_error, "lua.error", std::string(name) + " is gone"};
+  for (const auto& a : args) lua_pushlstring(L, a.data(), a.size());
+  auto r = guarded_call(L, static_cast<int>(args.size()), 2);
   if (!r) return r.error();
 
   HookReturn out;
@@ -625,7 +632,7 @@ Result<HookReturn> Runtime::pre_flight(const std::string& prefix, const std::str
     }
     out.permission = out.fields.count("type") ? out.fields["type"] : "";
   } else {
-    return Error{Status::internal_error, "lua.hook_return", "pre_flight must return a permission"};
+    return Error{Status::internal_error, "lua.hook_return", std::string(name) + " must return a permission"};
   }
   return out;
 }

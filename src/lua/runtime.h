@@ -64,6 +64,9 @@ class Runtime {
   Result<HookReturn> pre_flight(const std::string& prefix, const std::string& identifier, const std::string& cookie,
                                 const RequestInfo& req);
 
+  // file_pre_flight(filepath, cookie) for /file downloads; same return shape as pre_flight.
+  Result<HookReturn> file_pre_flight(const std::string& filepath, const std::string& cookie, const RequestInfo& req);
+
   // Runs a route or docroot script (after the init script, in the same fresh state).
   // Errors: 404 route.not_found (no such file), 500 lua.error / lua.killed.
   Result<ScriptResponse> run_script(const std::filesystem::path& script, const RequestInfo& req);
@@ -80,6 +83,7 @@ class Runtime {
   };
   Runtime(const Config& cfg, Limits limits) : cfg_(cfg), limits_(limits) {}
   Result<std::shared_ptr<const Chunk>> init_chunk();  // compiled, recompiled on change
+  Result<HookReturn> call_hook(const char* name, const std::vector<std::string>& args, const RequestInfo& req);
   Result<ScriptResponse> run_source(const std::string& source, const std::string& chunkname, const RequestInfo& req);
 
   Config cfg_;

@@ -72,6 +72,15 @@ TEST(Classify, IdentifierNamedLikeQualityFormatRedirects) {
   EXPECT_EQ(std::get<ImageRequest>(*img).ref.identifier, "gray.png");
 }
 
+TEST(Classify, FileRequest) {
+  auto r = classify("/p/doc.pdf/file");
+  ASSERT_TRUE(r);
+  auto* f = std::get_if<FileRequest>(&*r);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->ref.prefix, "p");
+  EXPECT_EQ(f->ref.identifier, "doc.pdf");
+}
+
 TEST(Classify, EncodedSlashIsDecodedOnce) {
   auto r = classify("/sub%2Fdir%2Fimg.tif/info.json");
   ASSERT_TRUE(r);

@@ -1,0 +1,81 @@
+// /{prefix}/{id}/file: the stored file as it is, after file_pre_flight (allow or restrict serve
+// it; anything else is 401). Supports byte ranges; the name goes into Content-Disposition.
+#include "http/access_check.h"
+#include "http/file_response.h"
+#include "http/handlers.h"
+#include "http/respond.h"
+#include "source/decoder.h"
+#include "source/resolver.h"
+
+namespace sipi::http {
+namespace {
+
+std::string content_disposition(const std::string& name) {
+  bool ascii = true;
+  for (unsigned char c : name) ascii = ascii && c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  if (ascii) return "inline; filename=\"" + name + "\"";
+  // RFC 6266 / 8187: UTF-8, percent-encoded.
+  std::string enc;
+  static const char* kHex = "0123456789ABCDEF";
+  for (unsigned char c : name) {
+    if (std::isalnum(c) || c == '.' || c == '-' || c == '_') enc.push_back(static_cast<char>(c));
+    else {
+      enc.push_back('%');
+      enc.push_back(kHex[c >> 4]);
+      enc.push_back(kHex[c & 15]);
+    }
+  }
+  return "inline; filename*=UTF-8''" + enc;
+}
+
+std::string sniffed_mime(const std::filesystem::path& p) {
+  auto f = source::sniff(p);
+  if (f) {
+    switch (*f) {
+      case source::SourceFormat::tiff: return "image/tiff";
+      case source::SourceFormat::jp2: return "image/jp2";
+      case source::SourceFormat::jpeg: return "image/jpeg";
+      case source::SourceFormat::png: return "image/png";
+      case source::SourceFormat::webp: return "image/webp";
+    }
+  }
+  return mime_for(p);
+}
+
+}  // namespace
+
+Response handle_file(const AppContext& ctx, const RequestView& req, const iiif::FileRequest& fr) {
+  auto path = source::resolve(ctx.iiif.root, fr.ref.prefix, fr.ref.identifier);
+  if (!path) return error_response(path.error());
+  std::filesystem::path serve = *path;
+  if (ctx.lua && ctx.lua->has_file_pre_flight()) {
+    lua::RequestInfo info;
+    info.method = req.method;
+    info.host = std::string(req.header("host"));
+    info.uri = std::string(req.path());
+    info.client_ip = req.client_ip;
+    info.headers = req.headers;
+    auto r = ctx.lua->file_pre_flight(path->string(), std::string(req.header("cookie")), info);
+    if (!r) return error_response(r.error());
+    if (r->permission == "allow" || r->permission == "restrict") {
+      if (r->path) {
+        auto p = source::resolve_hook_path(ctx.iiif.root, *r->path);
+        if (!p) return error_response(p.error());
+        serve = *p;
+      }
+    } else if (r->permission == "deny" || r->permission == "login") {
+      return error_response({Status::unauthorized, "access." + r->permission, {}});
+    } else {
+      return error_response({Status::internal_error, "lua.hook_return", "file_pre_flight: " + r->permission});
+    }
+  }
+  Response resp = file_response(req, serve, sniffed_mime(serve));
+  if (resp.status == Status::ok || resp.status == Status::partial_content) {
+    resp.set("Content-Disposition", content_disposition(serve.filename().string()));
+    resp.set("Cache-Control", "private, must-revalidate, max-age=0");
+    add_cors(resp, req, true);
+  }
+  return resp;
+}
+
+}  // namespace sipi::http
