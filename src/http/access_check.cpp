@@ -4,15 +4,20 @@
 
 namespace sipi::http {
 
-Result<std::optional<access::Decision>> run_pre_flight(const AppContext& ctx, const RequestView& req,
-                                                       const iiif::ImageRef& ref) {
-  if (!ctx.lua || !ctx.lua->has_pre_flight()) return std::optional<access::Decision>();
+lua::RequestInfo request_info(const RequestView& req) {
   lua::RequestInfo info;
   info.method = req.method;
   info.host = std::string(req.header("host"));
   info.uri = std::string(req.path());
   info.client_ip = req.client_ip;
   info.headers = req.headers;
+  return info;
+}
+
+Result<std::optional<access::Decision>> run_pre_flight(const AppContext& ctx, const RequestView& req,
+                                                       const iiif::ImageRef& ref) {
+  if (!ctx.lua || !ctx.lua->has_pre_flight()) return std::optional<access::Decision>();
+  lua::RequestInfo info = request_info(req);
   std::string identifier = ref.identifier + (ref.page > 0 ? "@" + std::to_string(ref.page) : "");
   auto r = ctx.lua->pre_flight(ref.prefix, identifier, std::string(req.header("cookie")), info);
   if (!r) return r.error();

@@ -15,6 +15,9 @@ namespace sipi::http {
 Result<std::optional<access::Decision>> run_pre_flight(const AppContext& ctx, const RequestView& req,
                                                        const iiif::ImageRef& ref);
 
+// What Lua scripts see of the request (the `server` table's request variables).
+lua::RequestInfo request_info(const RequestView& req);
+
 service::AccessOptions access_options(const std::optional<access::Decision>& d);
 
 // The IIIF Auth 1.0 service block for an auth decision (a JSON array).

@@ -49,13 +49,7 @@ Response handle_file(const AppContext& ctx, const RequestView& req, const iiif::
   if (!path) return error_response(path.error());
   std::filesystem::path serve = *path;
   if (ctx.lua && ctx.lua->has_file_pre_flight()) {
-    lua::RequestInfo info;
-    info.method = req.method;
-    info.host = std::string(req.header("host"));
-    info.uri = std::string(req.path());
-    info.client_ip = req.client_ip;
-    info.headers = req.headers;
-    auto r = ctx.lua->file_pre_flight(path->string(), std::string(req.header("cookie")), info);
+    auto r = ctx.lua->file_pre_flight(path->string(), std::string(req.header("cookie")), request_info(req));
     if (!r) return error_response(r.error());
     if (r->permission == "allow" || r->permission == "restrict") {
       if (r->path) {

@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include "core/form.h"
+#include "http/access_check.h"
 #include "http/handlers.h"
 #include "http/respond.h"
 
@@ -11,12 +12,7 @@ namespace sipi::http {
 Response handle_script(const AppContext& ctx, const RequestView& req, const std::filesystem::path& script,
                        bool docroot_page) {
   if (!ctx.lua) return error_response(Error::internal("lua.none", "no Lua runtime"));
-  lua::RequestInfo info;
-  info.method = req.method;
-  info.host = std::string(req.header("host"));
-  info.uri = std::string(req.path());
-  info.client_ip = req.client_ip;
-  info.headers = req.headers;
+  lua::RequestInfo info = request_info(req);
   auto q = req.target.find('?');
   if (q != std::string::npos) info.get = parse_urlencoded(std::string_view(req.target).substr(q + 1));
   std::string_view ctype = req.header("content-type");

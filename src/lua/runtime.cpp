@@ -513,20 +513,9 @@ Result<ScriptResponse> Runtime::run_source(const std::string& source, const std:
 Result<ScriptResponse> Runtime::run_script(const fs::path& script, const RequestInfo& req) {
   std::error_code ec;
   if (!fs::is_regular_file(script, ec)) return Error::not_found("route.not_found", script.string());
-  auto chunk = init_chunk();
-  if (!chunk) return chunk.error();
-  CallState cs;
-  cs.limit = limits_.memory_bytes;
-  cs.deadline = Clock::now() + limits_.deadline;
-  ScriptResponse out;
-  auto L = open_state(cs, cfg_, (*chunk)->bytecode, req, &out);
-  if (!L) return L.error();
-  if (luaL_loadfilex(L->get(), script.c_str(), "t") != LUA_OK) {
-    return Error{Status::internal_error, "lua.error", lua_tostring(L->get(), -1)};
-  }
-  auto r = guarded_call(L->get(), 0, 0);
-  if (!r) return r.error();
-  return out;
+  std::ifstream in(script, std::ios::binary);
+  std::string source((std::istreambuf_iterator<char>(in)), {});
+  return run_source(source, "@" + script.string(), req);
 }
 
 Result<std::shared_ptr<Runtime>> Runtime::create(const Config& cfg, Limits limits) {
