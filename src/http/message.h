@@ -17,12 +17,15 @@
 
 namespace sipi::http {
 
+class TempFile;
+
 struct RequestView {
   std::string method;  // "GET", "HEAD", …
   std::string target;  // as received: path and query
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string client_ip;
   std::string body;
+  std::shared_ptr<TempFile> body_file;  // a multipart body, streamed to disk (removed afterwards)
 
   // First value of a header (name in lower case), or "".
   std::string_view header(std::string_view name) const;

@@ -5,6 +5,7 @@
 #include "core/form.h"
 #include "http/access_check.h"
 #include "http/handlers.h"
+#include "http/multipart.h"
 #include "http/respond.h"
 
 namespace sipi::http {
@@ -16,7 +17,18 @@ Response handle_script(const AppContext& ctx, const RequestView& req, const std:
   auto q = req.target.find('?');
   if (q != std::string::npos) info.get = parse_urlencoded(std::string_view(req.target).substr(q + 1));
   std::string_view ctype = req.header("content-type");
-  if (ctype.starts_with("application/x-www-form-urlencoded")) {
+  MultipartResult parts;  // its temporary files live until this function returns
+  if (req.body_file) {
+    std::string boundary = multipart_boundary(ctype);
+    if (boundary.empty()) return error_response(Error::bad_request("http.multipart"));
+    auto m = parse_multipart(req.body_file->path(), boundary, ctx.config->tmpdir);
+    if (!m) return error_response(m.error());
+    parts = std::move(*m);
+    info.post = parts.fields;
+    for (const auto& f : parts.files) {
+      info.uploads.push_back({f.fieldname, f.origname, f.file->path().string(), f.mimetype, f.size});
+    }
+  } else if (ctype.starts_with("application/x-www-form-urlencoded")) {
     info.post = parse_urlencoded(req.body);
   } else if (!req.body.empty()) {
     info.content = req.body;

@@ -5,6 +5,7 @@
 
 #include "core/form.h"
 #include "core/log.h"
+#include "http/multipart.h"
 #include "http/respond.h"
 #include "http/router.h"
 
@@ -64,12 +65,14 @@ void Session::drain() {
 
 void Session::do_read() {
   if (registry_->draining) return close();
-  parser_.emplace();
-  parser_->header_limit(static_cast<std::uint32_t>(ctx_->config->max_header_bytes));
-  // POST bodies for Lua routes, up to max_post_size ("0" = SIPI's unlimited; kept at 1 GiB).
-  std::uint64_t max_post = 0;
-  parse_byte_size(ctx_->config->max_post_size, max_post);
-  parser_->body_limit(max_post == 0 ? (std::uint64_t{1} << 30) : max_post);
+  header_parser_.emplace();
+  header_parser_->header_limit(static_cast<std::uint32_t>(ctx_->config->max_header_bytes));
+  // Beast checks a Content-Length against the limit when the head completes, so it must be
+  // set here already (the body parsers below enforce it again for chunked bodies).
+  header_parser_->body_limit(body_limit());
+  parser_.reset();
+  file_parser_.reset();
+  body_file_.reset();
   if (buffer_.size() > 0) return read_request();  // a pipelined request is already here
   idle_ = true;
   const auto& cfg = *ctx_->config;
@@ -87,10 +90,46 @@ void Session::read_request() {
   idle_ = false;
   // The whole head must arrive within header_timeout, however slowly the client trickles it.
   stream_.expires_after(std::chrono::seconds(ctx_->config->header_timeout));
+  bhttp::async_read_header(stream_, buffer_, *header_parser_,
+                           beast::bind_front_handler(&Session::on_header, shared_from_this()));
+}
+
+// POST bodies for Lua routes, up to max_post_size ("0" = SIPI's unlimited; kept at 1 GiB).
+std::uint64_t Session::body_limit() const {
+  std::uint64_t max_post = 0;
+  parse_byte_size(ctx_->config->max_post_size, max_post);
+  return max_post == 0 ? (std::uint64_t{1} << 30) : max_post;
+}
+
+void Session::on_header(beast::error_code ec, std::size_t) {
+  if (ec) return fail_read(ec);
+  const std::uint64_t limit = body_limit();
+  auto ctype = header_parser_->get()[bhttp::field::content_type];
+  bool multipart = ctype.starts_with("multipart/form-data") && !header_parser_->is_done();
+  // Uploads may take long; the head already arrived in time.
+  stream_.expires_after(std::chrono::seconds(std::max(ctx_->config->write_timeout, 300)));
+  if (multipart) {
+    auto tmp = TempFile::create(ctx_->config->tmpdir);
+    if (!tmp) {
+      keep_alive_ = false;
+      current_ = RequestView{};
+      return send(error_response(tmp.error()));
+    }
+    body_file_ = *tmp;
+    file_parser_.emplace(std::move(*header_parser_));
+    file_parser_->body_limit(limit);
+    beast::error_code oec;
+    file_parser_->get().body().open(body_file_->path().c_str(), beast::file_mode::write, oec);
+    if (oec) return fail_read(oec);
+    return bhttp::async_read(stream_, buffer_, *file_parser_,
+                             beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+  parser_.emplace(std::move(*header_parser_));
+  parser_->body_limit(limit);
   bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
 }
 
-void Session::on_read(beast::error_code ec, std::size_t) {
+void Session::fail_read(beast::error_code ec) {
   started_ = std::chrono::steady_clock::now();
   first_request_ = false;
   if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
@@ -111,23 +150,45 @@ void Session::on_read(beast::error_code ec, std::size_t) {
     current_ = RequestView{};
     return send(error_response({st, detail, ec.message()}));
   }
-  auto req = parser_->release();
+}
+
+void Session::on_read(beast::error_code ec, std::size_t) {
+  if (ec) return fail_read(ec);
+  started_ = std::chrono::steady_clock::now();
+  first_request_ = false;
+  if (file_parser_) {
+    auto req = file_parser_->release();
+    req.body().close();
+    take_request(req);
+    current_.body_file = std::move(body_file_);
+  } else {
+    auto req = parser_->release();
+    take_request(req);
+    current_.body = std::move(req.body());
+  }
+  dispatch_request();
+}
+
+template <class Request>
+void Session::take_request(Request& req) {
   keep_alive_ = req.keep_alive() && !registry_->draining;
   current_ = RequestView{};
   current_.method = std::string(req.method_string());
   current_.target = std::string(req.target());
   current_.client_ip = client_ip_;
-  current_.body = std::move(req.body());
   for (const auto& f : req) {
     std::string name(f.name_string());
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     current_.headers.emplace_back(std::move(name), std::string(f.value()));
   }
-  dispatch_request();
 }
 
 void Session::dispatch_request() {
   Job job = route(ctx_, current_);
+  // The job owns the body now; the session keeps only what the access log needs, so an
+  // uploaded body file is removed as soon as the job is done with it.
+  current_.body.clear();
+  current_.body_file.reset();
   if (!job.on_worker) return send(job.run());
   // Decoding happens on the worker pool; the response comes back to this connection's strand,
   // so a slow reader only holds a socket, never a worker.

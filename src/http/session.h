@@ -45,7 +45,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_read();
   void on_first_bytes(boost::beast::error_code ec, std::size_t n);
   void read_request();
+  void on_header(boost::beast::error_code ec, std::size_t n);
   void on_read(boost::beast::error_code ec, std::size_t n);
+  void fail_read(boost::beast::error_code ec);
+  std::uint64_t body_limit() const;
+  template <class Request>
+  void take_request(Request& req);
   void dispatch_request();
   void send(Response r);
   void access_log(const Response& r, std::int64_t bytes, double ms);
@@ -56,7 +61,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
+  // The head is read first; then the body goes to memory, or for multipart uploads straight
+  // to a temporary file, so large uploads never sit in memory.
+  std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> header_parser_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::file_body>> file_parser_;
+  std::shared_ptr<class TempFile> body_file_;
   std::shared_ptr<const AppContext> ctx_;
   boost::asio::thread_pool& workers_;
   std::shared_ptr<SessionRegistry> registry_;

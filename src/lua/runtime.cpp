@@ -340,6 +340,21 @@ void push_server(lua_State* L, const RequestInfo& r) {
   std::vector<std::pair<std::string, std::string>> merged = r.get;
   merged.insert(merged.end(), r.post.begin(), r.post.end());
   set_pairs("request", merged);
+  if (!r.uploads.empty()) {
+    lua_createtable(L, static_cast<int>(r.uploads.size()), 0);
+    lua_Integer i = 1;
+    for (const auto& u : r.uploads) {
+      lua_newtable(L);
+      set_string(L, "fieldname", u.fieldname);
+      set_string(L, "origname", u.origname);
+      set_string(L, "tmpname", u.tmpname);
+      set_string(L, "mimetype", u.mimetype);
+      lua_pushinteger(L, static_cast<lua_Integer>(u.filesize));
+      lua_setfield(L, -2, "filesize");
+      lua_rawseti(L, -2, i++);
+    }
+    lua_setfield(L, -2, "uploads");
+  }
   if (!r.content.empty()) set_string(L, "content", r.content);
   if (!r.content_type.empty()) set_string(L, "content_type", r.content_type);
   if (!r.docroot.empty()) set_string(L, "docroot", r.docroot);

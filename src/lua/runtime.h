@@ -27,6 +27,11 @@ struct RequestInfo {
   std::vector<std::pair<std::string, std::string>> post;     // form fields (urlencoded body)
   std::string content, content_type;                         // a body that is not a form
   std::string docroot;                                       // set for docroot .lua pages
+  struct Upload {
+    std::string fieldname, origname, tmpname, mimetype;
+    std::uint64_t filesize = 0;
+  };
+  std::vector<Upload> uploads;                               // multipart file parts (temp files)
 };
 
 // What a route or page script produced with server.print / sendHeader / sendStatus.

@@ -211,6 +211,29 @@ int l_move_file(lua_State* L) {
   return 1;
 }
 
+// server.copyTmpfile(upload_index, destination): keeps an upload beyond the request.
+int l_copy_tmpfile(lua_State* L) {
+  lua_Integer index = luaL_checkinteger(L, 1);
+  std::string dest = luaL_checkstring(L, 2);
+  lua_getglobal(L, "server");
+  lua_getfield(L, -1, "uploads");
+  if (!lua_istable(L, -1)) return fail(L, "no uploads");
+  lua_rawgeti(L, -1, index);
+  if (!lua_istable(L, -1)) return fail(L, "no upload with that index");
+  lua_getfield(L, -1, "tmpname");
+  std::string src = lua_tostring(L, -1) ? lua_tostring(L, -1) : "";
+  lua_pop(L, 4);
+  std::string err;
+  {
+    std::error_code ec;
+    fs::copy_file(src, dest, fs::copy_options::overwrite_existing, ec);
+    if (ec) err = ec.message();
+  }
+  if (!err.empty()) return fail(L, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 // helper.filename_hash(name): SIPI 7 stores files flat (subdir_levels is gone), so the hashed
 // path is the name itself.
 int l_filename_hash(lua_State* L) { return ok_string(L, luaL_checkstring(L, 1)); }
@@ -220,6 +243,7 @@ int l_filename_hash(lua_State* L) { return ok_string(L, luaL_checkstring(L, 1));
 void register_fs_functions(lua_State* L) {
   const luaL_Reg fns[] = {{"uuid62", l_uuid62}, {"uuid_to_base62", l_uuid_to_base62},
                           {"base62_to_uuid", l_base62_to_uuid}, {"parse_mimetype", l_parse_mimetype},
+                          {"copyTmpfile", l_copy_tmpfile},
                           {nullptr, nullptr}};
   luaL_setfuncs(L, fns, 0);
   const luaL_Reg fsfns[] = {{"ftype", l_ftype}, {"modtime", l_modtime}, {"exists", l_exists},
