@@ -374,6 +374,7 @@ void push_server(lua_State* L, const RequestInfo& r) {
   lua_setfield(L, -2, "loglevel");
   lua_setglobal(L, "server");
   register_helper(L);
+  register_sipi_image(L);
 }
 
 void push_config(lua_State* L, const Config& c) {
@@ -468,6 +469,15 @@ long remaining_ms(lua_State* L) {
 }
 void add_response_header(lua_State* L, const std::string& name, const std::string& value) {
   if (ScriptResponse* out = script_response(L)) out->headers.emplace_back(name, value);
+}
+void set_response_body(lua_State* L, std::string body, const std::string& content_type) {
+  ScriptResponse* out = script_response(L);
+  if (!out) return;
+  out->body = std::move(body);
+  auto& h = out->headers;
+  h.erase(std::remove_if(h.begin(), h.end(), [](const auto& p) { return strcasecmp(p.first.c_str(), "content-type") == 0; }),
+          h.end());
+  h.emplace_back("Content-Type", content_type);
 }
 
 // An .elua page as one Lua chunk: each HTML run becomes server.print([==[…]==]) with a bracket

@@ -1,0 +1,357 @@
+// The SipiImage class of SIPI's Lua API, on sipi's own stages (source → pipeline → encode):
+//   ok, img = SipiImage.new(path | upload_index [, {region=, size=, reduce=}])
+//   ok, {nx, ny, orientation} = img:dims()   /   SipiImage.dims(path)   (header only)
+//   img:crop(region)  img:scale(size)  img:rotate(deg [, mirror])  img:topleft()  img:watermark(path)
+//   ok, path = img:write(path | 'HTTP.<ext>' [, {quality=}])   img:send(ext)   tostring(img)
+// Methods return true[, value] or false, message; nothing here raises a Lua error after a C++
+// object has been constructed (Lua unwinds with longjmp).
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <tuple>
+#include <new>
+#include <optional>
+#include <string>
+
+#include "encode/encode.h"
+#include "encode/jp2_writer.h"
+#include "iiif/formats.h"
+#include "iiif/region.h"
+#include "iiif/size.h"
+#include "lua/server_api.h"
+#include "pipeline/transform.h"
+#include "source/decoder.h"
+
+namespace sipi::lua {
+namespace {
+
+constexpr const char* kMeta = "SipiImage";
+
+struct Image {
+  vips::VImage img;
+  std::string origname;
+  std::string source;
+};
+
+Image* check_image(lua_State* L, int idx) { return static_cast<Image*>(luaL_checkudata(L, idx, kMeta)); }
+
+int fail(lua_State* L, const std::string& msg) {
+  lua_pushboolean(L, 0);
+  lua_pushstring(L, msg.c_str());
+  return 2;
+}
+
+int gc(lua_State* L) {
+  check_image(L, 1)->~Image();
+  return 0;
+}
+
+int to_string(lua_State* L) {
+  Image* im = check_image(L, 1);
+  std::string s = "SipiImage " + std::to_string(im->img.width()) + "x" + std::to_string(im->img.height()) + "x" +
+                  std::to_string(im->img.bands()) + " from " + im->source;
+  lua_pushstring(L, s.c_str());
+  return 1;
+}
+
+// The path of server.uploads[index].tmpname, or "".
+std::pair<std::string, std::string> upload_path(lua_State* L, lua_Integer index) {
+  std::pair<std::string, std::string> out;
+  lua_getglobal(L, "server");
+  lua_getfield(L, -1, "uploads");
+  if (lua_istable(L, -1)) {
+    lua_rawgeti(L, -1, index);
+    if (lua_istable(L, -1)) {
+      lua_getfield(L, -1, "tmpname");
+      if (lua_isstring(L, -1)) out.first = lua_tostring(L, -1);
+      lua_getfield(L, -2, "origname");
+      if (lua_isstring(L, -1)) out.second = lua_tostring(L, -1);
+      lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+  return out;
+}
+
+std::optional<std::string> opt_string(lua_State* L, int table, const char* key) {
+  std::optional<std::string> v;
+  lua_getfield(L, table, key);
+  if (lua_isstring(L, -1)) v = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+int l_new(lua_State* L) {
+  std::string path, origname;
+  if (lua_isinteger(L, 1)) {
+    std::tie(path, origname) = upload_path(L, lua_tointeger(L, 1));
+    if (path.empty()) return fail(L, "no upload with that index");
+  } else {
+    path = luaL_checkstring(L, 1);
+    origname = std::filesystem::path(path).filename().string();
+  }
+  std::optional<std::string> region, size;
+  lua_Integer reduce = 0;
+  if (lua_istable(L, 2)) {
+    region = opt_string(L, 2, "region");
+    size = opt_string(L, 2, "size");
+    lua_getfield(L, 2, "reduce");
+    reduce = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+    lua_pop(L, 1);
+    if (auto o = opt_string(L, 2, "original")) origname = *o;
+  }
+  std::string err;
+  vips::VImage result;
+  {
+    auto shape = source::probe(path, 0);
+    if (!shape) err = "not a readable image";
+    std::size_t level = 0;
+    if (err.empty() && reduce > 0) {
+      std::int64_t f = std::int64_t{1} << std::min<lua_Integer>(reduce, 16);
+      for (std::size_t i = 0; i < shape->levels.size(); ++i) {
+        if (shape->levels[i].size.w == (shape->size.w + f - 1) / f) level = i;
+      }
+    }
+    if (err.empty()) {
+      auto img = source::load_level(path, *shape, level, false);
+      if (!img) err = "cannot decode the image";
+      else result = *img;
+    }
+    try {
+      if (err.empty() && reduce > 0 && level == 0) result = result.resize(1.0 / static_cast<double>(1 << reduce));
+      if (err.empty() && region) {
+        auto spec = iiif::parse_region(*region);
+        auto r = spec ? iiif::resolve_region(*spec, {result.width(), result.height()}) : Result<Rect>(spec.error());
+        if (!r) err = "bad region: " + r.error().detail;
+        else result = pipeline::crop(result, *r);
+      }
+      if (err.empty() && size) {
+        auto spec = iiif::parse_size(*size);
+        iiif::Limits unlimited{1 << 30, 1 << 30, std::int64_t{1} << 40};
+        auto d = spec ? iiif::resolve_size(*spec, {result.width(), result.height()}, unlimited) : Result<Dim>(spec.error());
+        if (!d) err = "bad size: " + d.error().detail;
+        else result = pipeline::scale(result, *d, ScalingQuality::high);
+      }
+    } catch (const vips::VError& e) {
+      vips_error_clear();
+      err = e.what();
+    }
+  }
+  if (!err.empty()) return fail(L, err);
+  lua_pushboolean(L, 1);
+  void* mem = lua_newuserdatauv(L, sizeof(Image), 0);
+  new (mem) Image{std::move(result), origname, path};
+  luaL_setmetatable(L, kMeta);
+  return 2;
+}
+
+void push_dims(lua_State* L, std::int64_t w, std::int64_t h, int orientation) {
+  lua_pushboolean(L, 1);
+  lua_newtable(L);
+  lua_pushinteger(L, w);
+  lua_setfield(L, -2, "nx");
+  lua_pushinteger(L, h);
+  lua_setfield(L, -2, "ny");
+  lua_pushinteger(L, orientation);
+  lua_setfield(L, -2, "orientation");
+}
+
+int l_dims(lua_State* L) {
+  if (lua_isstring(L, 1) && !luaL_testudata(L, 1, kMeta)) {  // SipiImage.dims(path): header only
+    std::string path = lua_tostring(L, 1);
+    Dim d;
+    bool ok = false;
+    {
+      auto shape = source::probe(path, 0);
+      if (shape) {
+        d = shape->size;
+        ok = true;
+      }
+    }
+    if (!ok) return fail(L, "not a readable image");
+    push_dims(L, d.w, d.h, 1);
+    return 2;
+  }
+  Image* im = check_image(L, 1);
+  int orientation = im->img.get_typeof(VIPS_META_ORIENTATION) ? im->img.get_int(VIPS_META_ORIENTATION) : 1;
+  push_dims(L, im->img.width(), im->img.height(), orientation);
+  return 2;
+}
+
+// Runs `op` on the image in place; VErrors become false, message.
+template <class Op>
+int transform(lua_State* L, Image* im, Op op) {
+  std::string err;
+  {
+    try {
+      err = op(im->img);
+    } catch (const vips::VError& e) {
+      vips_error_clear();
+      err = e.what();
+    }
+  }
+  if (!err.empty()) return fail(L, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int l_crop(lua_State* L) {
+  Image* im = check_image(L, 1);
+  std::string region = luaL_checkstring(L, 2);
+  return transform(L, im, [&](vips::VImage& v) -> std::string {
+    auto spec = iiif::parse_region(region);
+    if (!spec) return "bad region";
+    auto r = iiif::resolve_region(*spec, {v.width(), v.height()});
+    if (!r) return "bad region: " + r.error().detail;
+    v = pipeline::crop(v, *r);
+    return {};
+  });
+}
+
+int l_scale(lua_State* L) {
+  Image* im = check_image(L, 1);
+  std::string size = luaL_checkstring(L, 2);
+  return transform(L, im, [&](vips::VImage& v) -> std::string {
+    auto spec = iiif::parse_size(size);
+    if (!spec) return "bad size";
+    iiif::Limits unlimited{1 << 30, 1 << 30, std::int64_t{1} << 40};
+    auto d = iiif::resolve_size(*spec, {v.width(), v.height()}, unlimited);
+    if (!d) return "bad size: " + d.error().detail;
+    v = pipeline::scale(v, *d, ScalingQuality::high);
+    return {};
+  });
+}
+
+int l_rotate(lua_State* L) {
+  Image* im = check_image(L, 1);
+  double deg = luaL_checknumber(L, 2);
+  bool mirror = lua_toboolean(L, 3);
+  return transform(L, im, [&](vips::VImage& v) -> std::string {
+    if (deg < 0 || deg > 360) return "angle must be 0..360";
+    v = pipeline::rotate(v, iiif::Rotation{mirror, deg}, true);
+    return {};
+  });
+}
+
+int l_topleft(lua_State* L) {
+  Image* im = check_image(L, 1);
+  return transform(L, im, [&](vips::VImage& v) -> std::string {
+    v = v.autorot();
+    return {};
+  });
+}
+
+int l_watermark(lua_State* L) {
+  Image* im = check_image(L, 1);
+  std::string path = luaL_checkstring(L, 2);
+  return transform(L, im, [&](vips::VImage& v) -> std::string {
+    if (!std::filesystem::is_regular_file(path)) return "no such watermark";
+    v = pipeline::watermark(v, vips::VImage::new_from_file(path.c_str()));
+    return {};
+  });
+}
+
+// Encodes into memory for HTTP.<ext>, or writes a file (atomically: temp name, then rename).
+std::string write_image(const vips::VImage& img, const std::string& target, int quality, lua_State* L) {
+  std::filesystem::path p(target);
+  std::string ext = p.extension().string();
+  if (!ext.empty()) ext.erase(0, 1);
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == "jpeg") ext = "jpg";
+  if (ext == "tiff") ext = "tif";
+  if (ext == "jpx" || ext == "j2k") ext = "jp2";
+  auto fmt = iiif::parse_format(ext);
+  if (!fmt) return "unknown format '" + ext + "'";
+  vips::VImage out = pipeline::normalise_colour(img);
+  std::string stem = p.stem().string();
+  if (stem == "HTTP" || stem == "http") {
+    auto bytes = encode::encode(out, *fmt, {quality});
+    if (!bytes) return bytes.error().message;
+    set_response_body(L, std::move(*bytes), std::string(iiif::format_info(*fmt).mime));
+    return {};
+  }
+  std::filesystem::path tmp = p.parent_path() / ("." + p.filename().string() + ".tmp");
+  if (*fmt == iiif::Format::jp2) {
+    encode::Jp2Params jp;
+    auto r = encode::write_jp2(out, tmp, jp, {});
+    if (!r) return r.error().message;
+  } else {
+    auto bytes = encode::encode(out, *fmt, {quality});
+    if (!bytes) return bytes.error().message;
+    FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) return "cannot write " + target;
+    bool ok = std::fwrite(bytes->data(), 1, bytes->size(), f) == bytes->size();
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok) return "cannot write " + target;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, p, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return "cannot write " + target;
+  }
+  return {};
+}
+
+int l_write(lua_State* L) {
+  Image* im = check_image(L, 1);
+  std::string target = luaL_checkstring(L, 2);
+  lua_Integer quality = 80;
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "quality");
+    if (lua_isinteger(L, -1)) quality = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+  }
+  std::string err;
+  {
+    try {
+      err = write_image(im->img, target, static_cast<int>(std::clamp<lua_Integer>(quality, 1, 100)), L);
+    } catch (const vips::VError& e) {
+      vips_error_clear();
+      err = e.what();
+    }
+  }
+  if (!err.empty()) return fail(L, err);
+  lua_pushboolean(L, 1);
+  lua_pushstring(L, target.c_str());
+  return 2;
+}
+
+int l_send(lua_State* L) {
+  Image* im = check_image(L, 1);
+  std::string ext = luaL_checkstring(L, 2);
+  std::string err;
+  {
+    try {
+      err = write_image(im->img, "HTTP." + ext, 80, L);
+    } catch (const vips::VError& e) {
+      vips_error_clear();
+      err = e.what();
+    }
+  }
+  if (!err.empty()) return fail(L, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+}  // namespace
+
+void register_sipi_image(lua_State* L) {
+  luaL_newmetatable(L, kMeta);
+  const luaL_Reg meta[] = {{"__gc", gc}, {"__tostring", to_string}, {nullptr, nullptr}};
+  luaL_setfuncs(L, meta, 0);
+  lua_newtable(L);
+  const luaL_Reg methods[] = {{"dims", l_dims},       {"crop", l_crop},     {"scale", l_scale},
+                              {"rotate", l_rotate},   {"topleft", l_topleft}, {"watermark", l_watermark},
+                              {"write", l_write},     {"send", l_send},     {nullptr, nullptr}};
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_newtable(L);
+  const luaL_Reg cls[] = {{"new", l_new}, {"dims", l_dims}, {nullptr, nullptr}};
+  luaL_setfuncs(L, cls, 0);
+  lua_setglobal(L, "SipiImage");
+}
+
+}  // namespace sipi::lua
