@@ -375,6 +375,7 @@ void push_server(lua_State* L, const RequestInfo& r) {
   lua_setglobal(L, "server");
   register_helper(L);
   register_sipi_image(L);
+  register_sqlite(L);
 }
 
 void push_config(lua_State* L, const Config& c) {
