@@ -183,13 +183,11 @@ int l_dims(lua_State* L) {
 template <class Op>
 int transform(lua_State* L, Image* im, Op op) {
   std::string err;
-  {
-    try {
-      err = op(im->img);
-    } catch (const vips::VError& e) {
-      vips_error_clear();
-      err = e.what();
-    }
+  try {
+    err = op(im->img);
+  } catch (const vips::VError& e) {
+    vips_error_clear();
+    err = e.what();
   }
   if (!err.empty()) return fail(L, err);
   lua_pushboolean(L, 1);
@@ -294,6 +292,17 @@ std::string write_image(const vips::VImage& img, const std::string& target, int 
   return {};
 }
 
+// Runs `f` (returning "" or an error), turning libvips exceptions into error text.
+template <class F>
+std::string catch_vips(F f) {
+  try {
+    return f();
+  } catch (const vips::VError& e) {
+    vips_error_clear();
+    return e.what();
+  }
+}
+
 int l_write(lua_State* L) {
   Image* im = check_image(L, 1);
   std::string target = luaL_checkstring(L, 2);
@@ -303,15 +312,7 @@ int l_write(lua_State* L) {
     if (lua_isinteger(L, -1)) quality = lua_tointeger(L, -1);
     lua_pop(L, 1);
   }
-  std::string err;
-  {
-    try {
-      err = write_image(im->img, target, static_cast<int>(std::clamp<lua_Integer>(quality, 1, 100)), L);
-    } catch (const vips::VError& e) {
-      vips_error_clear();
-      err = e.what();
-    }
-  }
+  std::string err = catch_vips([&] { return write_image(im->img, target, static_cast<int>(std::clamp<lua_Integer>(quality, 1, 100)), L); });
   if (!err.empty()) return fail(L, err);
   lua_pushboolean(L, 1);
   lua_pushstring(L, target.c_str());
@@ -321,15 +322,7 @@ int l_write(lua_State* L) {
 int l_send(lua_State* L) {
   Image* im = check_image(L, 1);
   std::string ext = luaL_checkstring(L, 2);
-  std::string err;
-  {
-    try {
-      err = write_image(im->img, "HTTP." + ext, 80, L);
-    } catch (const vips::VError& e) {
-      vips_error_clear();
-      err = e.what();
-    }
-  }
+  std::string err = catch_vips([&] { return write_image(im->img, "HTTP." + ext, 80, L); });
   if (!err.empty()) return fail(L, err);
   lua_pushboolean(L, 1);
   return 1;
