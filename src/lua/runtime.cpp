@@ -365,6 +365,7 @@ void push_server(lua_State* L, const RequestInfo& r) {
   luaL_setfuncs(L, fns, 0);
   register_net_functions(L);
   register_fs_functions(L);
+  register_magic_functions(L);
   lua_newtable(L);  // server.loglevel
   const char* levels[] = {"LOG_DEBUG", "LOG_INFO", "LOG_NOTICE", "LOG_WARNING", "LOG_ERR", "LOG_CRIT", "LOG_ALERT", "LOG_EMERG"};
   for (int i = 0; i < 8; ++i) {

@@ -20,6 +20,7 @@ void register_fs_functions(lua_State* L);            // uuid62, base62, parse_mi
 void register_helper(lua_State* L);                  // the global `helper`
 void register_sipi_image(lua_State* L);              // the global `SipiImage`
 void register_sqlite(lua_State* L);                  // the global `sqlite`
+void register_magic_functions(lua_State* L);         // file_mimetype, file_mimeconsistency
 // The response body and Content-Type of a route or page (HTTP.<ext> writes); no-op in hooks.
 void set_response_body(lua_State* L, std::string body, const std::string& content_type);
 

@@ -27,11 +27,21 @@ def up_server(tmp_path_factory, imgroot):
     scripts = work / "scripts"
     scripts.mkdir()
     (scripts / "upload.lua").write_text(UPLOAD_LUA)
+    (scripts / "mime.lua").write_text("""
+local _, m = server.file_mimetype(1)
+local _, c = server.file_mimeconsistency(1)
+local _, p = server.file_mimetype(server.get.path)
+local bad_ok = server.file_mimetype(7)
+local _, s = server.table_to_json({ mime = m.mimetype, charset = m.charset or '', consistent = c,
+                                    path_mime = p.mimetype, missing_index = bad_ok })
+server.print(s)
+""")
     tmp = work / "tmp"
     tmp.mkdir()
     extra = f"""scriptdir = '{scripts}', tmpdir = '{tmp}', max_post_size = '2M',
 }}
-routes = {{ {{ method = 'POST', route = '/upload', script = 'upload.lua' }},"""
+routes = {{ {{ method = 'POST', route = '/upload', script = 'upload.lua' }},
+  {{ method = 'POST', route = '/mime', script = 'mime.lua' }},"""
     srv = start_server(str(work), imgroot, extra=extra)
     srv.tmp = tmp
     yield srv
@@ -113,3 +123,21 @@ def test_malformed_multipart_is_400(up_server, tmp_path, body):
                      "multipart/form-data; boundary=----sipiTestBoundary7MA4YWxkTrZu0gW")
     assert status == 400
     assert os.listdir(up_server.tmp) == []
+
+
+@pytest.mark.parametrize("name,data,mime,consistent", [
+    ("scan.png", "png", "image/png", True),
+    ("scan.jpg", "png", "image/png", False),      # a PNG under a JPEG name
+    ("notes.txt", b"plain words\n", "text/plain", True),
+])
+def test_file_mimetype_and_consistency(up_server, imgroot, name, data, mime, consistent):
+    if data == "png":
+        data = open(os.path.join(imgroot, "grid.png"), "rb").read()
+    body, ctype = multipart([("file", name, "application/octet-stream", data)])
+    status, out = post(up_server, f"/mime?path={os.path.join(imgroot, 'grid.jpg')}", body, ctype)
+    assert status == 200, out
+    r = json.loads(out)
+    assert r["mime"] == mime and r["consistent"] is consistent
+    assert r["path_mime"] == "image/jpeg" and r["missing_index"] is False
+    if mime == "text/plain":
+        assert r["charset"] == "us-ascii"

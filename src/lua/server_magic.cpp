@@ -1,0 +1,111 @@
+// server.file_mimetype(path | upload_index) → true, {mimetype, charset}
+// server.file_mimeconsistency(path | upload_index) → true, bool: does the extension (of the
+// original name, for uploads) fit the type libmagic finds in the bytes?
+#include <magic.h>
+
+#include <filesystem>
+#include <string>
+
+#include "lua/server_api.h"
+
+namespace sipi::lua {
+namespace {
+
+struct Found {
+  std::string path, name, mime, charset, error;
+};
+
+Found lookup(lua_State* L, int idx) {
+  Found f;
+  if (lua_isinteger(L, idx)) {
+    lua_getglobal(L, "server");
+    lua_getfield(L, -1, "uploads");
+    if (lua_istable(L, -1)) {
+      lua_rawgeti(L, -1, lua_tointeger(L, idx));
+      if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "tmpname");
+        if (lua_isstring(L, -1)) f.path = lua_tostring(L, -1);
+        lua_getfield(L, -2, "origname");
+        if (lua_isstring(L, -1)) f.name = lua_tostring(L, -1);
+        lua_pop(L, 2);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+    if (f.path.empty()) f.error = "no upload with that index";
+  } else if (lua_isstring(L, idx)) {
+    f.path = f.name = lua_tostring(L, idx);
+  } else {
+    f.error = "expected a path or an upload index";
+  }
+  if (!f.error.empty()) return f;
+  magic_t m = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+  if (!m || magic_load(m, nullptr) != 0) {
+    f.error = "libmagic database not available";
+  } else {
+    const char* type = magic_file(m, f.path.c_str());
+    if (!type) f.error = magic_error(m) ? magic_error(m) : "cannot read the file";
+    else f.mime = type;
+    magic_setflags(m, MAGIC_MIME_ENCODING);
+    const char* enc = type ? magic_file(m, f.path.c_str()) : nullptr;
+    if (enc && std::string(enc) != "binary") f.charset = enc;
+  }
+  if (m) magic_close(m);
+  return f;
+}
+
+// The extensions that belong to a MIME type (the formats archives ingest).
+bool consistent(const std::string& mime, std::string ext) {
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const std::pair<const char*, const char*> kTable[] = {
+      {"image/tiff", ".tif .tiff"}, {"image/jpeg", ".jpg .jpeg .jpe"}, {"image/png", ".png"},
+      {"image/jp2", ".jp2 .jpx .j2k .jpf"}, {"image/jpx", ".jp2 .jpx .jpf"}, {"image/x-jp2-codestream", ".j2k .j2c"},
+      {"image/webp", ".webp"}, {"image/gif", ".gif"}, {"application/pdf", ".pdf"}, {"text/plain", ".txt .csv .md"},
+      {"text/csv", ".csv"}, {"application/xml", ".xml"}, {"text/xml", ".xml"}, {"application/zip", ".zip"},
+      {"video/mp4", ".mp4"}, {"audio/mpeg", ".mp3"}, {"audio/x-wav", ".wav"}};
+  for (const auto& [m, exts] : kTable) {
+    if (mime == m) return !ext.empty() && std::string(" ") .append(exts).append(" ").find(" " + ext + " ") != std::string::npos;
+  }
+  return false;
+}
+
+int l_file_mimetype(lua_State* L) {
+  Found f = lookup(L, 1);
+  if (!f.error.empty()) {
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, f.error.c_str());
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  lua_newtable(L);
+  lua_pushstring(L, f.mime.c_str());
+  lua_setfield(L, -2, "mimetype");
+  if (!f.charset.empty()) {
+    lua_pushstring(L, f.charset.c_str());
+    lua_setfield(L, -2, "charset");
+  }
+  return 2;
+}
+
+int l_file_mimeconsistency(lua_State* L) {
+  Found f = lookup(L, 1);
+  if (!f.error.empty()) {
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, f.error.c_str());
+    return 2;
+  }
+  bool ok = consistent(f.mime, std::filesystem::path(f.name).extension().string());
+  lua_pushboolean(L, 1);
+  lua_pushboolean(L, ok);
+  return 2;
+}
+
+}  // namespace
+
+void register_magic_functions(lua_State* L) {
+  const luaL_Reg fns[] = {{"file_mimetype", l_file_mimetype}, {"file_mimeconsistency", l_file_mimeconsistency},
+                          {nullptr, nullptr}};
+  luaL_setfuncs(L, fns, 0);
+}
+
+}  // namespace sipi::lua
