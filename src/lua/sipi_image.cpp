@@ -7,7 +7,9 @@
 // object has been constructed (Lua unwinds with longjmp).
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <tuple>
 #include <new>
 #include <optional>
@@ -19,6 +21,7 @@
 #include "iiif/region.h"
 #include "iiif/size.h"
 #include "lua/server_api.h"
+#include "metadata/metadata.h"
 #include "pipeline/transform.h"
 #include "source/decoder.h"
 
@@ -31,6 +34,7 @@ struct Image {
   vips::VImage img;
   std::string origname;
   std::string source;
+  std::shared_ptr<metadata::Bundle> meta;  // read on first img:exif()
 };
 
 Image* check_image(lua_State* L, int idx) { return static_cast<Image*>(luaL_checkudata(L, idx, kMeta)); }
@@ -141,7 +145,7 @@ int l_new(lua_State* L) {
   if (!err.empty()) return fail(L, err);
   lua_pushboolean(L, 1);
   void* mem = lua_newuserdatauv(L, sizeof(Image), 0);
-  new (mem) Image{std::move(result), origname, path};
+  new (mem) Image{std::move(result), origname, path, nullptr};
   luaL_setmetatable(L, kMeta);
   return 2;
 }
@@ -250,8 +254,56 @@ int l_watermark(lua_State* L) {
   });
 }
 
+// img:exif(tag) → true, value (a number when the value is one) or false, message.
+int l_exif(lua_State* L) {
+  Image* im = check_image(L, 1);
+  std::string tag = luaL_checkstring(L, 2);
+  std::optional<std::string> v;
+  {
+    if (!im->meta) im->meta = std::make_shared<metadata::Bundle>(metadata::read(im->source));
+    v = im->meta->exif_value(tag);
+  }
+  if (!v) return fail(L, "no such EXIF tag: " + tag);
+  lua_pushboolean(L, 1);
+  if (lua_stringtonumber(L, v->c_str()) == 0) lua_pushstring(L, v->c_str());
+  return 2;
+}
+
+// img:mimetype_consistency(mimetype, origname) → true, bool: the image's real format, the
+// declared MIME type and the name's extension all agree.
+int l_mimetype_consistency(lua_State* L) {
+  Image* im = check_image(L, 1);
+  std::string mime = luaL_checkstring(L, 2);
+  std::string name = luaL_optstring(L, 3, im->origname.c_str());
+  bool ok = false;
+  {
+    auto fmt = source::sniff(im->source);
+    std::string ext = std::filesystem::path(name).extension().string();
+    for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (fmt) {
+      struct Kind { source::SourceFormat f; const char* mimes; const char* exts; };
+      static const Kind kKinds[] = {
+          {source::SourceFormat::tiff, " image/tiff ", " .tif .tiff "},
+          {source::SourceFormat::jpeg, " image/jpeg image/pjpeg ", " .jpg .jpeg .jpe "},
+          {source::SourceFormat::png, " image/png ", " .png "},
+          {source::SourceFormat::jp2, " image/jp2 image/jpx image/x-jp2-codestream ", " .jp2 .jpx .j2k .jpf .j2c "},
+          {source::SourceFormat::webp, " image/webp ", " .webp "}};
+      for (const auto& k : kKinds) {
+        if (k.f == *fmt) {
+          ok = std::string(k.mimes).find(" " + mime + " ") != std::string::npos && !ext.empty() &&
+               std::string(k.exts).find(" " + ext + " ") != std::string::npos;
+        }
+      }
+    }
+  }
+  lua_pushboolean(L, 1);
+  lua_pushboolean(L, ok);
+  return 2;
+}
+
 // Encodes into memory for HTTP.<ext>, or writes a file (atomically: temp name, then rename).
-std::string write_image(const vips::VImage& img, const std::string& target, int quality, lua_State* L) {
+std::string write_image(const vips::VImage& img, const std::string& target, int quality, lua_State* L,
+                        const encode::Jp2Params& jp = {}) {
   std::filesystem::path p(target);
   std::string ext = p.extension().string();
   if (!ext.empty()) ext.erase(0, 1);
@@ -271,7 +323,6 @@ std::string write_image(const vips::VImage& img, const std::string& target, int 
   }
   std::filesystem::path tmp = p.parent_path() / ("." + p.filename().string() + ".tmp");
   if (*fmt == iiif::Format::jp2) {
-    encode::Jp2Params jp;
     auto r = encode::write_jp2(out, tmp, jp, {});
     if (!r) return r.error().message;
   } else {
@@ -307,12 +358,39 @@ int l_write(lua_State* L) {
   Image* im = check_image(L, 1);
   std::string target = luaL_checkstring(L, 2);
   lua_Integer quality = 80;
+  encode::Jp2Params jp;
+  std::string bad;
   if (lua_istable(L, 3)) {
-    lua_getfield(L, 3, "quality");
-    if (lua_isinteger(L, -1)) quality = lua_tointeger(L, -1);
-    lua_pop(L, 1);
+    // SIPI's write parameters: quality, and for JPEG 2000 Creversible, Clayers, Clevels, Corder,
+    // Cprecincts, Cblk, Stiles, Cuse_sop, rates. Unknown keys are an error, as in SIPI.
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+      std::string key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+      std::string val = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+      if (key == "quality" && lua_isinteger(L, -1)) quality = lua_tointeger(L, -1);
+      else if (key == "Creversible") jp.lossless = val == "yes" || val == "true" || val == "1";
+      else if (key == "Clayers") jp.layers = std::atoi(val.c_str());
+      else if (key == "Clevels") jp.levels = std::atoi(val.c_str());
+      else if (key == "Corder") jp.order = val;
+      else if (key == "Cprecincts") encode::parse_pair(val, jp.precinct_w, jp.precinct_h);
+      else if (key == "Cblk") encode::parse_pair(val, jp.cblk_w, jp.cblk_h);
+      else if (key == "Stiles") encode::parse_pair(val, jp.tile_w, jp.tile_h);
+      else if (key == "Cuse_sop") jp.sop = val == "yes" || val == "true";
+      else if (key == "rates") {
+        for (std::size_t pos = 0; pos < val.size();) {
+          auto sp = val.find_first_of(" ,", pos);
+          std::string r = val.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
+          if (!r.empty()) jp.rates.push_back(r == "X" ? 0.0 : std::atof(r.c_str()));
+          if (sp == std::string::npos) break;
+          pos = sp + 1;
+        }
+        jp.lossless = jp.rates.empty() || jp.rates.back() == 0;
+      } else if (bad.empty()) bad = key;
+      lua_pop(L, 1);
+    }
   }
-  std::string err = catch_vips([&] { return write_image(im->img, target, static_cast<int>(std::clamp<lua_Integer>(quality, 1, 100)), L); });
+  if (!bad.empty()) return fail(L, "unknown write parameter: " + bad);
+  std::string err = catch_vips([&] { return write_image(im->img, target, static_cast<int>(std::clamp<lua_Integer>(quality, 1, 100)), L, jp); });
   if (!err.empty()) return fail(L, err);
   lua_pushboolean(L, 1);
   lua_pushstring(L, target.c_str());
@@ -336,6 +414,7 @@ void register_sipi_image(lua_State* L) {
   luaL_setfuncs(L, meta, 0);
   lua_newtable(L);
   const luaL_Reg methods[] = {{"dims", l_dims},       {"crop", l_crop},     {"scale", l_scale},
+                              {"exif", l_exif},       {"mimetype_consistency", l_mimetype_consistency},
                               {"rotate", l_rotate},   {"topleft", l_topleft}, {"watermark", l_watermark},
                               {"write", l_write},     {"send", l_send},     {nullptr, nullptr}};
   luaL_setfuncs(L, methods, 0);

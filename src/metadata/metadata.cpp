@@ -40,6 +40,18 @@ int Bundle::orientation() const {
   return v >= 1 && v <= 8 ? static_cast<int>(v) : 1;
 }
 
+std::optional<std::string> Bundle::exif_value(const std::string& tag) const {
+  for (const char* group : {"Exif.Image.", "Exif.Photo.", "Exif.GPSInfo."}) {
+    try {
+      auto it = impl->exif.findKey(Exiv2::ExifKey(group + tag));
+      if (it != impl->exif.end()) return it->toString();
+    } catch (const Exiv2::AnyError&) {
+      // not a tag of this group
+    }
+  }
+  return std::nullopt;
+}
+
 void Bundle::set_orientation(int value) {
   if (has_exif() || value != 1) impl->exif["Exif.Image.Orientation"] = static_cast<uint16_t>(value);
   auto x = impl->xmp.findKey(Exiv2::XmpKey("Xmp.tiff.Orientation"));

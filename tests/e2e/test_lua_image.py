@@ -24,6 +24,21 @@ if op == 'dims' then
   server.print(d.nx, 'x', d.ny, ' ', d2.nx, 'x', d2.ny, ' ', tostring(img):sub(1, 9)); return
 end
 if op == 'bad' then local ok2, err = img:crop('nonsense'); server.print(tostring(ok2)); return end
+if op == 'exif' then
+  local _, j = SipiImage.new(config.imgroot .. '/tagged.jpg')
+  local _, make = j:exif('Make'); local _, orient = j:exif('Orientation'); local ok3 = j:exif('Nonexistent')
+  local _, c1 = img:mimetype_consistency('image/png', 'scan.png')
+  local _, c2 = img:mimetype_consistency('image/jpeg', 'scan.jpg')
+  local _, c3 = img:mimetype_consistency('image/png', 'scan.tif')
+  server.print(make, ' ', math.type(orient), orient, ' ', tostring(ok3), ' ', tostring(c1), tostring(c2), tostring(c3))
+  return
+end
+if op == 'jp2' then
+  local ok4, err4 = img:write(server.get.out, { Clevels = '3', Stiles = '{128,128}', Corder = 'LRCP' })
+  local ok5, err5 = img:write(server.get.out .. '.x.jp2', { Cfancy = 'yes' })
+  server.print(tostring(ok4), ' ', tostring(ok5), ' ', err5)
+  return
+end
 img:write('HTTP.png')
 """
 
@@ -36,6 +51,10 @@ def img_server(tmp_path_factory):
     grid_image(400, 300).save(images / "grid.png")
     from PIL import Image
     Image.new("L", (50, 50), 255).save(images / "white.png")
+    grid_image(80, 60).save(images / "tagged.jpg")
+    import subprocess
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-Make=SipiCam", "-Orientation#=6",
+                    str(images / "tagged.jpg")], check=True)
     scripts = work / "scripts"
     scripts.mkdir()
     (scripts / "image.lua").write_text(IMAGE_LUA)
@@ -100,3 +119,16 @@ def test_upload_of_a_non_image_is_refused(img_server):
     body, ctype = multipart([("file", "notes.txt", "text/plain", b"hello")])
     status, data = post(img_server, "/api/upload", body, ctype)
     assert status == 415
+
+
+def test_exif_and_mimetype_consistency(img_server):
+    assert img_server.request("/image?op=exif")[2] == b"SipiCam integer6 false truefalsefalse"
+
+
+def test_write_with_jpeg2000_parameters(img_server, tmp_path):
+    import subprocess
+    out = tmp_path / "p.jp2"
+    body = img_server.request(f"/image?op=jp2&out={out}")[2]
+    assert body == b"true false unknown write parameter: Cfancy"
+    dump = subprocess.run(["opj_dump", "-i", str(out)], capture_output=True, text=True).stdout
+    assert "numresolutions=4" in dump and "tdx=128, tdy=128" in dump and "prg=0" in dump
