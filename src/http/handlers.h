@@ -13,6 +13,7 @@ Response handle_static(const AppContext& ctx, const RequestView& req);
 Response handle_health(const AppContext& ctx, const RequestView& req);
 Response handle_preflight(const RequestView& req);
 Response handle_file(const AppContext& ctx, const RequestView& req, const iiif::FileRequest& fr);
+Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif::KnoraRequest& kr);
 // MIME type from a file name's extension (the docroot's table).
 std::string mime_for(const std::filesystem::path& p);
 // A Lua script (route or docroot page) answering the request.

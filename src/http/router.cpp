@@ -63,6 +63,8 @@ Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, iiif::RedirectRequest>) {
           return now(handle_redirect(*ctx, req, r));
+        } else if constexpr (std::is_same_v<T, iiif::KnoraRequest>) {
+          return {true, [ctx, req, r]() { return handle_knora(*ctx, req, r); }};
         } else if constexpr (std::is_same_v<T, iiif::FileRequest>) {
           return {true, [ctx, req, r]() { return handle_file(*ctx, req, r); }};
         } else if constexpr (std::is_same_v<T, iiif::InfoRequest>) {

@@ -30,6 +30,7 @@ constexpr std::array kMimes{
     Mime{".ico", "image/x-icon"},              Mime{".tif", "image/tiff"},
     Mime{".tiff", "image/tiff"},               Mime{".jp2", "image/jp2"},
     Mime{".xml", "application/xml"},           Mime{".pdf", "application/pdf"},
+    Mime{".csv", "text/csv; charset=utf-8"},  Mime{".mp4", "video/mp4"},
     Mime{".woff2", "font/woff2"},              Mime{".wasm", "application/wasm"},
 };
 

@@ -84,6 +84,11 @@ Result<Request> classify(std::string_view path) {
   const std::size_t n = segs.size();
   const std::string& last = segs[n - 1].decoded;
 
+  if (last == "knora.json" && n >= 2) {
+    auto ref = make_ref(segs, n - 2);
+    if (!ref) return ref.error();
+    return Request{KnoraRequest{std::move(*ref)}};
+  }
   if (last == "file" && n >= 2) {
     auto ref = make_ref(segs, n - 2);
     if (!ref) return ref.error();

@@ -49,7 +49,12 @@ struct FileRequest {
   ImageRef ref;
 };
 
-using Request = std::variant<ImageRequest, InfoRequest, RedirectRequest, FileRequest>;
+// /{prefix…}/{id}/knora.json: DaSCH's file description (SIPI compatibility).
+struct KnoraRequest {
+  ImageRef ref;
+};
+
+using Request = std::variant<ImageRequest, InfoRequest, RedirectRequest, FileRequest, KnoraRequest>;
 
 // `path` is the request target without its query string. Errors are 400 with details
 // iiif.path.* (empty segment, bad escape, traversal), iiif.region.*, iiif.size.*,

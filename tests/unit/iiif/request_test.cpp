@@ -81,6 +81,14 @@ TEST(Classify, FileRequest) {
   EXPECT_EQ(f->ref.identifier, "doc.pdf");
 }
 
+TEST(Classify, KnoraRequest) {
+  auto r = classify("/0801/abc.jp2/knora.json");
+  ASSERT_TRUE(r);
+  auto* k = std::get_if<KnoraRequest>(&*r);
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->ref.identifier, "abc.jp2");
+}
+
 TEST(Classify, EncodedSlashIsDecodedOnce) {
   auto r = classify("/sub%2Fdir%2Fimg.tif/info.json");
   ASSERT_TRUE(r);

@@ -1,0 +1,97 @@
+// /{prefix}/{id}/knora.json (DaSCH DSP): what the file is. Images: width, height, numpages,
+// internalMimeType, and originalMimeType / originalFilename from the Essentials packet; other
+// files: internalMimeType, fileSize, originalFilename. checksumOriginal / checksumDerivative
+// (and, for video, duration, fps, width, height) come from the sidecar "<name without
+// extension>.info" JSON when there is one. pre_flight only chooses the path: deny → 404.
+#include <sys/stat.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "http/access_check.h"
+#include "http/handlers.h"
+#include "http/respond.h"
+#include "iiif/request.h"
+#include "metadata/essentials.h"
+#include "source/decoder.h"
+#include "source/resolver.h"
+
+namespace sipi::http {
+namespace {
+
+nlohmann::json read_sidecar(const std::filesystem::path& file) {
+  auto sidecar = file;
+  sidecar.replace_extension(".info");
+  std::ifstream in(sidecar);
+  if (!in) return nlohmann::json::object();
+  try {
+    auto j = nlohmann::json::parse(in);
+    return j.is_object() ? j : nlohmann::json::object();
+  } catch (const std::exception&) {
+    return nlohmann::json::object();
+  }
+}
+
+const char* image_mime(source::SourceFormat f) {
+  switch (f) {
+    case source::SourceFormat::tiff: return "image/tiff";
+    case source::SourceFormat::jp2: return "image/jp2";  // what libmagic (and so SIPI) says
+    case source::SourceFormat::jpeg: return "image/jpeg";
+    case source::SourceFormat::png: return "image/png";
+    case source::SourceFormat::webp: return "image/webp";
+  }
+  return "application/octet-stream";
+}
+
+}  // namespace
+
+Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif::KnoraRequest& kr) {
+  auto decision = run_pre_flight(ctx, req, kr.ref);
+  if (!decision) return error_response(decision.error());
+  if (*decision && !(*decision)->path) return error_response(Error::not_found("source.not_found"));
+  auto path = *decision ? source::resolve_hook_path(ctx.iiif.root, *(*decision)->path)
+                        : source::resolve(ctx.iiif.root, kr.ref.prefix, kr.ref.identifier);
+  if (!path) return error_response(path.error());
+
+  nlohmann::ordered_json j;
+  j["@context"] = "http://sipi.io/api/file/3/context.json";
+  j["id"] = origin_of(req, *ctx.config) + iiif::base_path(kr.ref);
+  nlohmann::json sidecar = read_sidecar(*path);
+  for (const char* key : {"checksumOriginal", "checksumDerivative"}) {
+    if (sidecar.contains(key) && sidecar[key].is_string()) j[key] = sidecar[key];
+  }
+  auto shape = source::probe(*path, kr.ref.page);
+  if (shape) {
+    j["width"] = shape->size.w;
+    j["height"] = shape->size.h;
+    if (shape->pages > 1) j["numpages"] = shape->pages;
+    j["internalMimeType"] = image_mime(shape->format);
+    auto packet = metadata::read_essentials(*path);
+    if (packet && *packet) {
+      j["originalMimeType"] = (*packet)->original_mime;
+      j["originalFilename"] = (*packet)->original_name;
+    }
+  } else {
+    struct stat st {};
+    ::stat(path->c_str(), &st);
+    std::string mime = mime_for(*path);
+    j["internalMimeType"] = mime;
+    j["fileSize"] = static_cast<std::int64_t>(st.st_size);
+    j["originalFilename"] = sidecar.contains("originalFilename") && sidecar["originalFilename"].is_string()
+                                ? sidecar["originalFilename"].get<std::string>()
+                                : "";
+    if (mime == "video/mp4") {
+      for (const char* key : {"duration", "fps", "width", "height"}) {
+        if (sidecar.contains(key) && sidecar[key].is_number()) j[key] = sidecar[key];
+      }
+    }
+  }
+  Response r;
+  r.detail = "knora";
+  r.body = j.dump();
+  r.set("Content-Type", "application/json");
+  add_cors(r, req, true);
+  return r;
+}
+
+}  // namespace sipi::http
