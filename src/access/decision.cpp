@@ -28,6 +28,12 @@ std::string Decision::fingerprint() const {
 }
 
 Result<Decision> interpret(const lua::HookReturn& r) {
+  if (r.own_response) {
+    Decision d;
+    d.kind = Decision::Kind::deny;  // nothing is served from the image; the hook's answer is sent
+    d.response = r.own_response;
+    return d;
+  }
   if (!r.bad_fields.empty()) return bad("pre_flight table value is not a string: " + r.bad_fields.front());
   Decision d;
   static const std::pair<const char*, Decision::Kind> kKinds[] = {

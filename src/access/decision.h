@@ -18,6 +18,7 @@ struct Decision {
   std::optional<std::string> watermark;  // restrict: image blended into every response
   std::map<std::string, std::string> auth;  // auth kinds: cookieUrl, tokenUrl, logoutUrl, labels
   std::optional<std::string> path;       // the file to serve
+  std::optional<lua::ScriptResponse> response;  // the hook answered itself (server.sendStatus)
 
   bool serves() const { return kind == Kind::allow || kind == Kind::restrict; }
   bool is_auth() const { return kind >= Kind::login; }

@@ -36,6 +36,15 @@ service::AccessOptions access_options(const std::optional<access::Decision>& d) 
   return o;
 }
 
+Response hook_response(const lua::ScriptResponse& s) {
+  Response r;
+  r.status = static_cast<Status>(s.status);
+  r.detail = "access.hook_response";
+  for (const auto& [k, v] : s.headers) r.set(k, v);
+  r.body = s.body;
+  return r;
+}
+
 std::string auth_service_json(const access::Decision& d) {
   nlohmann::ordered_json s;
   s["@context"] = "http://iiif.io/api/auth/1/context.json";

@@ -20,6 +20,9 @@ lua::RequestInfo request_info(const RequestView& req);
 
 service::AccessOptions access_options(const std::optional<access::Decision>& d);
 
+// The hook's own response (it called server.sendStatus), as an HTTP response.
+Response hook_response(const lua::ScriptResponse& s);
+
 // The IIIF Auth 1.0 service block for an auth decision (a JSON array).
 std::string auth_service_json(const access::Decision& d);
 

@@ -25,6 +25,7 @@ bool wants_plain_json(const RequestView& req) {
 Response handle_image(const AppContext& ctx, const RequestView& req, const iiif::ImageRequest& ir) {
   auto decision = run_pre_flight(ctx, req, ir.ref);
   if (!decision) return error_response(decision.error());
+  if (*decision && (*decision)->response) return hook_response(*(*decision)->response);
   if (*decision && !(*decision)->serves()) {
     // deny and the IIIF Auth kinds: the image is not served (SIPI answers 401 for all).
     return error_response({Status::unauthorized, std::string("access.") + access::kind_name((*decision)->kind), {}});
@@ -56,6 +57,7 @@ Response handle_image(const AppContext& ctx, const RequestView& req, const iiif:
 Response handle_info(const AppContext& ctx, const RequestView& req, const iiif::InfoRequest& ir) {
   auto decision = run_pre_flight(ctx, req, ir.ref);
   if (!decision) return error_response(decision.error());
+  if (*decision && (*decision)->response) return hook_response(*(*decision)->response);
   if (*decision && (*decision)->kind == access::Decision::Kind::deny) {
     return error_response({Status::unauthorized, "access.deny", {}});
   }

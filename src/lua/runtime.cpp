@@ -285,7 +285,10 @@ int l_send_header(lua_State* L) {
 int l_send_status(lua_State* L) {
   lua_Integer code = luaL_checkinteger(L, 1);
   ScriptResponse* out = script_response(L);
-  if (out && code >= 100 && code <= 599) out->status = static_cast<int>(code);
+  if (out && code >= 100 && code <= 599) {
+    out->status = static_cast<int>(code);
+    out->status_set = true;
+  }
   return 0;
 }
 
@@ -622,13 +625,19 @@ Result<HookReturn> Runtime::call_hook(const char* name, const std::vector<std::s
   CallState cs;
   cs.limit = limits_.memory_bytes;
   cs.deadline = Clock::now() + limits_.deadline;
-  auto Lp = open_state(cs, cfg_, (*chunk)->bytecode, req, nullptr);
+  ScriptResponse own;
+  auto Lp = open_state(cs, cfg_, (*chunk)->bytecode, req, &own);
   if (!Lp) return Lp.error();
   lua_State* L = Lp->get();
   lua_getglobal(L, name);
   if (!lua_isfunction(L, -1)) return Error{Status::internal_error, "lua.error", std::string(name) + " is gone"};
   for (const auto& a : args) lua_pushlstring(L, a.data(), a.size());
   auto r = guarded_call(L, static_cast<int>(args.size()), 2);
+  if (own.status_set) {
+    HookReturn answered;
+    answered.own_response = std::move(own);
+    return answered;
+  }
   if (!r) return r.error();
 
   HookReturn out;

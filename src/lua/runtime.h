@@ -37,6 +37,7 @@ struct RequestInfo {
 // What a route or page script produced with server.print / sendHeader / sendStatus.
 struct ScriptResponse {
   int status = 200;
+  bool status_set = false;  // server.sendStatus was called
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
 };
@@ -49,6 +50,9 @@ struct HookReturn {
   std::map<std::string, std::string> fields;      // the table's string fields
   std::vector<std::string> bad_fields;            // keys whose values were not strings
   std::optional<std::string> path;
+  // The hook answered the request itself (it called server.sendStatus): SIPI sends that
+  // response, whatever the hook returned or raised.
+  std::optional<ScriptResponse> own_response;
 };
 
 struct Limits {

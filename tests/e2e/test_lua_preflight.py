@@ -46,6 +46,12 @@ function pre_flight(prefix, identifier, cookie)
     while true do t[#t + 1] = string.rep('x', 1024 * 1024) end
   end
   if identifier == 'error.png' then error('boom') end
+  if identifier == 'own.png' then
+    server.sendStatus(302)
+    server.sendHeader('Location', 'https://login.example/?next=' .. identifier)
+    server.print('go and log in')
+    error('after answering, an error does not matter')
+  end
   if identifier == 'sandbox.png' then
     -- every escape must fail; only then allow
     local escapes = {
@@ -216,3 +222,10 @@ def test_syntax_error_in_init_script_stops_startup(tmp_path, imgroot):
     r = subprocess.run([SIPI_BIN, "server", "--config", cfg], capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert "bad_init.lua:3:" in r.stderr or "bad_init.lua:4:" in r.stderr, r.stderr
+
+
+def test_hook_that_answers_itself_wins(lua_server):
+    for path in ["/own.png/info.json", "/own.png/full/max/0/default.jpg"]:
+        status, headers, body = lua_server.request(path)
+        assert status == 302 and headers["location"] == "https://login.example/?next=own.png"
+        assert body == b"go and log in"
