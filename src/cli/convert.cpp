@@ -225,6 +225,10 @@ std::string one_line(std::string s) {
 }
 
 int report_failure(const ConvertOptions& o, const Failure& f) {
+  if (o.error_out) {
+    *o.error_out = one_line(f.message);
+    return 1;
+  }
   if (o.json) {
     nlohmann::ordered_json j;
     j["status"] = "error";
@@ -398,8 +402,12 @@ int run_convert(const ConvertOptions& o) {
   }
   if (o.role == Role::service) {
     metadata::Essentials e;
-    e.original_name = *packet ? (*packet)->original_name : fs::path(o.input).filename().string();
-    e.original_mime = *packet ? (*packet)->original_mime : mime_of(shape->format);
+    e.original_name = !o.original_name.empty() ? o.original_name
+                      : *packet               ? (*packet)->original_name
+                                              : fs::path(o.input).filename().string();
+    e.original_mime = !o.original_mime.empty() ? o.original_mime
+                      : *packet               ? (*packet)->original_mime
+                                              : mime_of(shape->format);
     e.digest_name = "sha256";
     try {
       e.pixel_digest = pixel_digest(img, e.digest_name);
@@ -422,7 +430,9 @@ int run_convert(const ConvertOptions& o) {
     if (!w) return report_failure(o, {"write", w.error().message});
   }
   if (!out.commit()) return report_failure(o, {"write", o.output + ": cannot create the file"});
-  for (const auto& w : meta.warnings()) std::cerr << "Warning: " << one_line(w) << std::endl;
+  if (!o.error_out) {
+    for (const auto& w : meta.warnings()) std::cerr << "Warning: " << one_line(w) << std::endl;
+  }
 
   if (o.json) {
     nlohmann::ordered_json j;

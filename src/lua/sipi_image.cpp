@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/convert.h"
 #include "encode/encode.h"
 #include "encode/jp2_writer.h"
 #include "iiif/formats.h"
@@ -35,6 +36,7 @@ struct Image {
   std::string origname;
   std::string source;
   std::shared_ptr<metadata::Bundle> meta;  // read on first img:exif()
+  bool modified = false;                   // pixels differ from `source`
 };
 
 Image* check_image(lua_State* L, int idx) { return static_cast<Image*>(luaL_checkudata(L, idx, kMeta)); }
@@ -145,7 +147,7 @@ int l_new(lua_State* L) {
   if (!err.empty()) return fail(L, err);
   lua_pushboolean(L, 1);
   void* mem = lua_newuserdatauv(L, sizeof(Image), 0);
-  new (mem) Image{std::move(result), origname, path, nullptr};
+  new (mem) Image{std::move(result), origname, path, nullptr, region || size || reduce > 0};
   luaL_setmetatable(L, kMeta);
   return 2;
 }
@@ -187,6 +189,7 @@ int l_dims(lua_State* L) {
 template <class Op>
 int transform(lua_State* L, Image* im, Op op) {
   std::string err;
+  im->modified = true;
   try {
     err = op(im->img);
   } catch (const vips::VError& e) {
@@ -343,6 +346,40 @@ std::string write_image(const vips::VImage& img, const std::string& target, int 
   return {};
 }
 
+// A service file (lossless JP2 or pyramidal TIFF with the Essentials packet), made by the
+// converter: from the source file itself when the pixels are untouched (so every metadata
+// block is kept), else from a lossless temporary TIFF of the current pixels.
+std::string write_service_file(const Image& im, const std::string& target, const std::string& origname,
+                               const std::string& mimetype) {
+  std::string error;
+  cli::ConvertOptions o;
+  o.role = cli::Role::service;
+  o.tiff_pyramid = true;
+  o.output = target;
+  o.original_name = origname;
+  o.original_mime = mimetype;
+  o.error_out = &error;
+  std::filesystem::path tmp;
+  if (im.modified) {
+    tmp = std::filesystem::path(target).parent_path() / ("." + std::filesystem::path(target).filename().string() + ".src.tif");
+    try {
+      im.img.tiffsave(tmp.c_str(), vips::VImage::option()->set("compression", VIPS_FOREIGN_TIFF_COMPRESSION_DEFLATE));
+    } catch (const vips::VError& e) {
+      vips_error_clear();
+      return e.what();
+    }
+    o.input = tmp.string();
+  } else {
+    o.input = im.source;
+  }
+  int rc = cli::run_convert(o);
+  if (!tmp.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+  }
+  return rc == 0 ? std::string() : (error.empty() ? "cannot write the service file" : error);
+}
+
 // Runs `f` (returning "" or an error), turning libvips exceptions into error text.
 template <class F>
 std::string catch_vips(F f) {
@@ -385,11 +422,31 @@ int l_write(lua_State* L) {
           pos = sp + 1;
         }
         jp.lossless = jp.rates.empty() || jp.rates.back() == 0;
+      } else if (key == "file_role" || key == "origname" || key == "mimetype") {
+        // read below
       } else if (bad.empty()) bad = key;
       lua_pop(L, 1);
     }
   }
   if (!bad.empty()) return fail(L, "unknown write parameter: " + bad);
+  std::string role, origname = im->origname, mimetype;
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "file_role");
+    if (lua_isstring(L, -1)) role = lua_tostring(L, -1);
+    lua_getfield(L, 3, "origname");
+    if (lua_isstring(L, -1)) origname = lua_tostring(L, -1);
+    lua_getfield(L, 3, "mimetype");
+    if (lua_isstring(L, -1)) mimetype = lua_tostring(L, -1);
+    lua_pop(L, 3);
+  }
+  if (!role.empty()) {
+    if (role != "service-file") return fail(L, "file_role must be service-file");
+    std::string serr = write_service_file(*im, target, origname, mimetype);
+    if (!serr.empty()) return fail(L, serr);
+    lua_pushboolean(L, 1);
+    lua_pushstring(L, target.c_str());
+    return 2;
+  }
   std::string err = catch_vips([&] { return write_image(im->img, target, static_cast<int>(std::clamp<lua_Integer>(quality, 1, 100)), L, jp); });
   if (!err.empty()) return fail(L, err);
   lua_pushboolean(L, 1);

@@ -33,6 +33,12 @@ if op == 'exif' then
   server.print(make, ' ', math.type(orient), orient, ' ', tostring(ok3), ' ', tostring(c1), tostring(c2), tostring(c3))
   return
 end
+if op == 'service' then
+  img:scale('100,')
+  local ok6, err6 = img:write(server.get.out, { file_role = 'service-file', origname = 'orig.png', mimetype = 'image/png' })
+  server.print(tostring(ok6), ' ', tostring(err6))
+  return
+end
 if op == 'jp2' then
   local ok4, err4 = img:write(server.get.out, { Clevels = '3', Stiles = '{128,128}', Corder = 'LRCP' })
   local ok5, err5 = img:write(server.get.out .. '.x.jp2', { Cfancy = 'yes' })
@@ -113,6 +119,12 @@ def test_upload_example_makes_a_servable_jp2(img_server):
     im = decode(img_server.request(f"/{out['identifier']}/{5 * CELL},{3 * CELL},{CELL},{CELL}/max/0/default.png")[2])
     assert_pixel(im, (50, 50), cell_colour(5, 3), 0)
     assert os.listdir(img_server.images.parent / "tmp") == []
+    # It is a service file: the packet names the upload, and its pixel digest checks out.
+    import subprocess
+    from conftest import SIPI_BIN
+    r = subprocess.run([SIPI_BIN, "verify", "service-file", str(img_server.images / out["identifier"])],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "scan.tif, image/tiff" in r.stdout, r.stdout + r.stderr
 
 
 def test_upload_of_a_non_image_is_refused(img_server):
@@ -132,3 +144,16 @@ def test_write_with_jpeg2000_parameters(img_server, tmp_path):
     assert body == b"true false unknown write parameter: Cfancy"
     dump = subprocess.run(["opj_dump", "-i", str(out)], capture_output=True, text=True).stdout
     assert "numresolutions=4" in dump and "tdx=128, tdy=128" in dump and "prg=0" in dump
+
+
+def test_service_file_from_a_transformed_image(img_server, tmp_path):
+    import subprocess
+    from conftest import SIPI_BIN
+    out = tmp_path / "sf.jp2"
+    body = img_server.request(f"/image?op=service&out={out}")[2]
+    assert body.startswith(b"true"), body
+    r = subprocess.run([SIPI_BIN, "verify", "service-file", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0 and "orig.png, image/png" in r.stdout, r.stdout + r.stderr
+    q = json.loads(subprocess.run([SIPI_BIN, "query", "--json", str(out)], capture_output=True, text=True).stdout)
+    assert q["image"]["width"] == 100
+    assert not any(p.name.endswith(".src.tif") for p in tmp_path.iterdir())
