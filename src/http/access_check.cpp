@@ -10,6 +10,15 @@ lua::RequestInfo request_info(const RequestView& req) {
   info.host = std::string(req.header("host"));
   info.uri = std::string(req.path());
   info.client_ip = req.client_ip;
+  // Behind a proxy: the rightmost X-Forwarded-For entry is the one the proxy itself added.
+  std::string_view xff = req.header("x-forwarded-for");
+  if (!xff.empty()) {
+    auto comma = xff.rfind(',');
+    std::string_view last = comma == std::string_view::npos ? xff : xff.substr(comma + 1);
+    while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
+    while (!last.empty() && last.back() == ' ') last.remove_suffix(1);
+    if (!last.empty() && last.size() < 64) info.client_ip = std::string(last);
+  }
   info.headers = req.headers;
   return info;
 }

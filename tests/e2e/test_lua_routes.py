@@ -11,7 +11,7 @@ SCRIPTS = {
     "hello.lua": """
 server.sendHeader('Content-Type', 'application/json')
 local ok, s = server.table_to_json({ greeting = 'hello', name = (server.get and server.get.name) or 'nobody',
-                                     method = server.method, uri = server.uri })
+                                     method = server.method, uri = server.uri, ip = server.client_ip })
 server.print(s)
 """,
     "echo.lua": """
@@ -89,7 +89,10 @@ def post(srv, path, body, ctype):
 def test_get_route_with_query(route_server):
     status, headers, body = route_server.request("/api/hello?name=Ada%20L&x=1")
     assert status == 200 and headers["content-type"] == "application/json"
-    assert json.loads(body) == {"greeting": "hello", "name": "Ada L", "method": "GET", "uri": "/api/hello"}
+    assert json.loads(body) == {"greeting": "hello", "name": "Ada L", "method": "GET", "uri": "/api/hello",
+                                "ip": "127.0.0.1"}
+    _, _, body = route_server.request("/api/hello", headers={"X-Forwarded-For": "203.0.113.7, 198.51.100.2"})
+    assert json.loads(body)["ip"] == "198.51.100.2"
     status, _, body = route_server.request("/api/hello/sub/path")  # a route covers what is below it
     assert status == 200
 
