@@ -192,7 +192,7 @@ void Session::dispatch_request() {
   if (!job.on_worker) return send(job.run());
   // Decoding happens on the worker pool; the response comes back to this connection's strand,
   // so a slow reader only holds a socket, never a worker.
-  net::post(workers_, [self = shared_from_this(), run = std::move(job.run)]() {
+  net::post(workers_, [self = shared_from_this(), run = std::move(job.run)]() mutable {
     Response r;
     try {
       r = run();
@@ -202,6 +202,9 @@ void Session::dispatch_request() {
     } catch (...) {
       r = error_response(Error::internal("internal.exception"));
     }
+    // Release what the job holds (an uploaded body's temporary file) before the client can
+    // see the response.
+    run = nullptr;
     net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
   });
 }
