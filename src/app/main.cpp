@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/convert.h"
 #include "core/config.h"
+#include "core/form.h"
 #include "metadata/metadata.h"
 #include "core/log.h"
 #include "http/server.h"
@@ -155,6 +156,10 @@ int serve(Config cfg) {
     while (ctx->wwwroute.size() > 1 && ctx->wwwroute.back() == '/') ctx->wwwroute.pop_back();
   }
   ctx->iiif = sipi::service::Context::from_config(cfg, root);
+  // POST bodies for Lua routes: max_post_size ("0" = SIPI's unlimited; kept at 1 GiB here).
+  std::uint64_t max_post = 0;
+  sipi::parse_byte_size(cfg.max_post_size, max_post);  // validated already
+  if (max_post > 0) ctx->max_body_bytes = max_post;
   bool scripted = (!cfg.initscript.empty() && cfg.initscript != ".") || !cfg.routes.empty() || !cfg.docroot.empty();
   if (scripted) {
     sipi::lua::Limits limits;

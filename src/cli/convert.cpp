@@ -68,30 +68,6 @@ metadata::Container container(Target t) {
   return metadata::Container::j2k;
 }
 
-const char* mime_of(source::SourceFormat f) {
-  switch (f) {
-    case source::SourceFormat::tiff: return "image/tiff";
-    case source::SourceFormat::jp2: return "image/jp2";
-    case source::SourceFormat::jpeg: return "image/jpeg";
-    case source::SourceFormat::png: return "image/png";
-    case source::SourceFormat::webp: return "image/webp";
-  }
-  return "application/octet-stream";
-}
-
-// The level of the source to decode for --reduce n: one that is exactly 1/2^n if the source
-// stores it (pyramid, JPEG 2000 level, JPEG DCT scale), else full resolution.
-std::size_t reduce_level(const source::ImageShape& s, int n) {
-  if (n <= 0) return 0;
-  std::int64_t f = std::int64_t{1} << n;
-  Dim want{(s.size.w + f - 1) / f, (s.size.h + f - 1) / f};
-  for (std::size_t i = 0; i < s.levels.size(); ++i) {
-    const Dim& d = s.levels[i].size;
-    if (std::abs(d.w - want.w) <= 1 && std::abs(d.h - want.h) <= 1) return i;
-  }
-  return 0;
-}
-
 // A profile to embed, written to a temporary file because libvips takes a file name.
 struct ProfileFile {
   std::string path;
@@ -306,7 +282,7 @@ int run_convert(const ConvertOptions& o) {
   if (o.role == Role::access && !*packet) {
     return report_failure(o, {"read", o.input + ": not a service file (no Essentials packet)"});
   }
-  std::size_t level = reduce_level(*shape, o.reduce);
+  std::size_t level = source::reduce_level(*shape, o.reduce);
   auto loaded = source::load_level(o.input, *shape, level, false);
   if (!loaded) return report_failure(o, {"read", o.input + ": " + loaded.error().message});
 
@@ -337,8 +313,7 @@ int run_convert(const ConvertOptions& o) {
     }
     if (o.scale > 0) size = iiif::parse_size("^pct:" + std::to_string(o.scale)).value();
     if (size) {
-      iiif::Limits unlimited{1 << 30, 1 << 30, std::int64_t{1} << 40};
-      auto d = iiif::resolve_size(*size, {img.width(), img.height()}, unlimited);
+      auto d = iiif::resolve_size(*size, {img.width(), img.height()}, iiif::Limits::none());
       if (!d) return report_failure(o, {"cli_args", "--size/--scale: " + d.error().detail});
       img = pipeline::scale(img, *d, ScalingQuality::high);
     }
@@ -407,7 +382,7 @@ int run_convert(const ConvertOptions& o) {
                                               : fs::path(o.input).filename().string();
     e.original_mime = !o.original_mime.empty() ? o.original_mime
                       : *packet               ? (*packet)->original_mime
-                                              : mime_of(shape->format);
+                                              : source::mime_type(shape->format);
     e.digest_name = "sha256";
     try {
       e.pixel_digest = pixel_digest(img, e.digest_name);

@@ -34,7 +34,6 @@ struct ConvertOptions {
   bool json = false;
   bool tiff_pyramid = false;       // --Ctiff_pyramid
   encode::Jp2Params jp2;
-  bool jp2_lossy_requested = false;
   // Service files made on behalf of someone else (Lua's img:write): the master's real name
   // and type, and where to put the error text instead of stderr/stdout.
   std::string original_name, original_mime;

@@ -2,32 +2,9 @@
 
 #include <charconv>
 
+#include "core/percent.h"
+
 namespace sipi {
-namespace {
-
-std::string decode_component(std::string_view in) {
-  auto hex = [](char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 std::vector<std::pair<std::string, std::string>> parse_urlencoded(std::string_view s) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -36,8 +13,8 @@ std::vector<std::pair<std::string, std::string>> parse_urlencoded(std::string_vi
     std::string_view pair = s.substr(0, amp);
     if (!pair.empty()) {
       auto eq = pair.find('=');
-      out.emplace_back(decode_component(pair.substr(0, eq)),
-                       eq == std::string_view::npos ? std::string() : decode_component(pair.substr(eq + 1)));
+      out.emplace_back(form_decode(pair.substr(0, eq)),
+                       eq == std::string_view::npos ? std::string() : form_decode(pair.substr(eq + 1)));
     }
     if (amp == std::string_view::npos) break;
     s.remove_prefix(amp + 1);

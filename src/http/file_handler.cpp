@@ -30,16 +30,7 @@ std::string content_disposition(const std::string& name) {
 
 std::string sniffed_mime(const std::filesystem::path& p) {
   auto f = source::sniff(p);
-  if (f) {
-    switch (*f) {
-      case source::SourceFormat::tiff: return "image/tiff";
-      case source::SourceFormat::jp2: return "image/jp2";
-      case source::SourceFormat::jpeg: return "image/jpeg";
-      case source::SourceFormat::png: return "image/png";
-      case source::SourceFormat::webp: return "image/webp";
-    }
-  }
-  return mime_for(p);
+  return f ? source::mime_type(*f) : mime_for(p);
 }
 
 }  // namespace

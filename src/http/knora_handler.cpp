@@ -32,17 +32,6 @@ nlohmann::json read_sidecar(const std::filesystem::path& file) {
   }
 }
 
-const char* image_mime(source::SourceFormat f) {
-  switch (f) {
-    case source::SourceFormat::tiff: return "image/tiff";
-    case source::SourceFormat::jp2: return "image/jp2";  // what libmagic (and so SIPI) says
-    case source::SourceFormat::jpeg: return "image/jpeg";
-    case source::SourceFormat::png: return "image/png";
-    case source::SourceFormat::webp: return "image/webp";
-  }
-  return "application/octet-stream";
-}
-
 }  // namespace
 
 Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif::KnoraRequest& kr) {
@@ -65,7 +54,7 @@ Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif:
     j["width"] = shape->size.w;
     j["height"] = shape->size.h;
     if (shape->pages > 1) j["numpages"] = shape->pages;
-    j["internalMimeType"] = image_mime(shape->format);
+    j["internalMimeType"] = source::mime_type(shape->format);
     auto packet = metadata::read_essentials(*path);
     if (packet && *packet) {
       j["originalMimeType"] = (*packet)->original_mime;

@@ -52,6 +52,7 @@ struct AppContext {
   std::filesystem::path docroot;  // canonical, empty when no fileserver
   std::string wwwroute;
   std::shared_ptr<lua::Runtime> lua;  // null without an init script
+  std::uint64_t max_body_bytes = std::uint64_t{1} << 30;  // max_post_size, parsed once
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 

@@ -3,7 +3,6 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
-#include "core/form.h"
 #include "core/log.h"
 #include "http/multipart.h"
 #include "http/respond.h"
@@ -69,7 +68,7 @@ void Session::do_read() {
   header_parser_->header_limit(static_cast<std::uint32_t>(ctx_->config->max_header_bytes));
   // Beast checks a Content-Length against the limit when the head completes, so it must be
   // set here already (the body parsers below enforce it again for chunked bodies).
-  header_parser_->body_limit(body_limit());
+  header_parser_->body_limit(ctx_->max_body_bytes);
   parser_.reset();
   file_parser_.reset();
   body_file_.reset();
@@ -94,16 +93,9 @@ void Session::read_request() {
                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
 }
 
-// POST bodies for Lua routes, up to max_post_size ("0" = SIPI's unlimited; kept at 1 GiB).
-std::uint64_t Session::body_limit() const {
-  std::uint64_t max_post = 0;
-  parse_byte_size(ctx_->config->max_post_size, max_post);
-  return max_post == 0 ? (std::uint64_t{1} << 30) : max_post;
-}
-
 void Session::on_header(beast::error_code ec, std::size_t) {
   if (ec) return fail_read(ec);
-  const std::uint64_t limit = body_limit();
+  const std::uint64_t limit = ctx_->max_body_bytes;
   auto ctype = header_parser_->get()[bhttp::field::content_type];
   bool multipart = ctype.starts_with("multipart/form-data") && !header_parser_->is_done();
   // Uploads may take long; the head already arrived in time.

@@ -48,7 +48,6 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_header(boost::beast::error_code ec, std::size_t n);
   void on_read(boost::beast::error_code ec, std::size_t n);
   void fail_read(boost::beast::error_code ec);
-  std::uint64_t body_limit() const;
   template <class Request>
   void take_request(Request& req);
   void dispatch_request();

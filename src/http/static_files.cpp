@@ -5,6 +5,7 @@
 #include <array>
 #include <cctype>
 
+#include "core/path.h"
 #include "core/percent.h"
 #include "http/handlers.h"
 #include "http/file_response.h"
@@ -45,15 +46,6 @@ std::string mime_for(const fs::path& p) {
   return "application/octet-stream";
 }
 
-namespace {
-
-bool inside(const fs::path& root, const fs::path& p) {
-  const auto& r = root.native();
-  const auto& s = p.native();
-  return s == r || (s.size() > r.size() && s.compare(0, r.size(), r) == 0 && s[r.size()] == '/');
-}
-
-}  // namespace
 
 Response handle_static(const AppContext& ctx, const RequestView& req) {
   std::string_view rest = req.path().substr(ctx.wwwroute.size());
@@ -79,7 +71,7 @@ Response handle_static(const AppContext& ctx, const RequestView& req) {
   std::error_code ec;
   fs::path real = fs::canonical(ctx.docroot / rel, ec);
   if (ec) return error_response(Error::not_found("file.not_found"));
-  if (!inside(ctx.docroot, real)) return error_response(Error::not_found("file.not_found"));
+  if (real != ctx.docroot && !is_below(ctx.docroot, real)) return error_response(Error::not_found("file.not_found"));
   if (fs::is_directory(real, ec)) real /= "index.html";
   struct stat st {};
   if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return error_response(Error::not_found("file.not_found"));

@@ -433,14 +433,13 @@ int l_require(lua_State* L) {
   return 1;
 }
 
-struct Call {
-  CallState cs;
-  StatePtr L;
-};
-
-// A fresh state with the sandbox, require, config and server, the init script already run.
-Result<StatePtr> open_state(CallState& cs, const Config& cfg, const std::string& bytecode, const RequestInfo& req,
-                            ScriptResponse* response) {
+// The budget of one call (memory, deadline) and a fresh state with the sandbox, require,
+// config and server, the init script already run. Every hook, route, page — and the startup
+// probe — goes through here, so they all see the same environment.
+Result<StatePtr> open_state(CallState& cs, const Limits& limits, const Config& cfg, const std::string& bytecode,
+                            const RequestInfo& req, ScriptResponse* response) {
+  cs.limit = limits.memory_bytes;
+  cs.deadline = Clock::now() + limits.deadline;
   StatePtr Lp = new_sandboxed_state(capped_alloc, &cs);
   if (!Lp) return Error{Status::internal_error, "lua.error", "cannot create a Lua state"};
   lua_State* L = Lp.get();
@@ -462,6 +461,16 @@ Result<StatePtr> open_state(CallState& cs, const Config& cfg, const std::string&
   auto r = guarded_call(L, 0, 0);
   if (!r) return r.error();
   return Lp;
+}
+
+// Bytecode of the function on top of the stack (debug info kept, for error line numbers).
+std::string dump_function(lua_State* L) {
+  std::string out;
+  lua_dump(L, [](lua_State*, const void* p, size_t sz, void* ud) {
+    static_cast<std::string*>(ud)->append(static_cast<const char*>(p), sz);
+    return 0;
+  }, &out, 0);
+  return out;
 }
 
 }  // namespace
@@ -527,10 +536,8 @@ Result<ScriptResponse> Runtime::run_source(const std::string& source, const std:
   auto chunk = init_chunk();
   if (!chunk) return chunk.error();
   CallState cs;
-  cs.limit = limits_.memory_bytes;
-  cs.deadline = Clock::now() + limits_.deadline;
   ScriptResponse out;
-  auto L = open_state(cs, cfg_, (*chunk)->bytecode, req, &out);
+  auto L = open_state(cs, limits_, cfg_, (*chunk)->bytecode, req, &out);
   if (!L) return L.error();
   if (luaL_loadbufferx(L->get(), source.data(), source.size(), chunkname.c_str(), "t") != LUA_OK) {
     return Error{Status::internal_error, "lua.error", lua_tostring(L->get(), -1)};
@@ -555,21 +562,12 @@ Result<std::shared_ptr<Runtime>> Runtime::create(const Config& cfg, Limits limit
   if (!chunk) return chunk.error();
   // Run it once to learn which hooks exist; an error here refuses startup.
   CallState cs;
-  cs.limit = limits.memory_bytes;
-  cs.deadline = Clock::now() + limits.deadline;
-  StatePtr L = new_sandboxed_state(capped_alloc, &cs);
-  call_state(L.get()) = &cs;
-  push_config(L.get(), cfg);
-  push_server(L.get(), RequestInfo{});
-  if (luaL_loadbufferx(L.get(), (*chunk)->bytecode.data(), (*chunk)->bytecode.size(), "init", "b") != LUA_OK) {
-    return Error{Status::internal_error, "lua.init", lua_tostring(L.get(), -1)};
-  }
-  auto r = guarded_call(L.get(), 0, 0);
-  if (!r) return Error{Status::internal_error, "lua.init", r.error().message};
-  lua_getglobal(L.get(), "pre_flight");
-  rt->has_pre_flight_ = lua_isfunction(L.get(), -1);
-  lua_getglobal(L.get(), "file_pre_flight");
-  rt->has_file_pre_flight_ = lua_isfunction(L.get(), -1);
+  auto L = open_state(cs, limits, cfg, (*chunk)->bytecode, RequestInfo{}, nullptr);
+  if (!L) return Error{Status::internal_error, "lua.init", L.error().message};
+  lua_getglobal(L->get(), "pre_flight");
+  rt->has_pre_flight_ = lua_isfunction(L->get(), -1);
+  lua_getglobal(L->get(), "file_pre_flight");
+  rt->has_file_pre_flight_ = lua_isfunction(L->get(), -1);
   return rt;
 }
 
@@ -580,10 +578,7 @@ Result<std::shared_ptr<const Runtime::Chunk>> Runtime::init_chunk() {
       StatePtr L = new_sandboxed_state();
       luaL_loadstring(L.get(), "");
       auto chunk = std::make_shared<Chunk>();
-      lua_dump(L.get(), [](lua_State*, const void* p, size_t sz, void* ud) {
-        static_cast<std::string*>(ud)->append(static_cast<const char*>(p), sz);
-        return 0;
-      }, &chunk->bytecode, 0);
+      chunk->bytecode = dump_function(L.get());
       chunk_ = chunk;
     }
     return chunk_;
@@ -599,10 +594,7 @@ Result<std::shared_ptr<const Runtime::Chunk>> Runtime::init_chunk() {
     return Error{Status::internal_error, "lua.init", lua_tostring(L.get(), -1)};
   }
   auto chunk = std::make_shared<Chunk>();
-  lua_dump(L.get(), [](lua_State*, const void* p, size_t sz, void* ud) {
-    static_cast<std::string*>(ud)->append(static_cast<const char*>(p), sz);
-    return 0;
-  }, &chunk->bytecode, 0);
+  chunk->bytecode = dump_function(L.get());
   chunk->mtime = mtime;
   chunk->size = size;
   chunk_ = chunk;
@@ -623,10 +615,8 @@ Result<HookReturn> Runtime::call_hook(const char* name, const std::vector<std::s
   auto chunk = init_chunk();
   if (!chunk) return chunk.error();
   CallState cs;
-  cs.limit = limits_.memory_bytes;
-  cs.deadline = Clock::now() + limits_.deadline;
   ScriptResponse own;
-  auto Lp = open_state(cs, cfg_, (*chunk)->bytecode, req, &own);
+  auto Lp = open_state(cs, limits_, cfg_, (*chunk)->bytecode, req, &own);
   if (!Lp) return Lp.error();
   lua_State* L = Lp->get();
   lua_getglobal(L, name);

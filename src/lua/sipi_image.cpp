@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <tuple>
 #include <new>
@@ -16,6 +17,7 @@
 #include <string>
 
 #include "cli/convert.h"
+#include "cli/output_file.h"
 #include "encode/encode.h"
 #include "encode/jp2_writer.h"
 #include "iiif/formats.h"
@@ -45,6 +47,17 @@ int fail(lua_State* L, const std::string& msg) {
   lua_pushboolean(L, 0);
   lua_pushstring(L, msg.c_str());
   return 2;
+}
+
+// Runs `f` (returning "" or an error), turning libvips exceptions into error text.
+template <class F>
+std::string catch_vips(F f) {
+  try {
+    return f();
+  } catch (const vips::VError& e) {
+    vips_error_clear();
+    return e.what();
+  }
 }
 
 int gc(lua_State* L) {
@@ -88,6 +101,25 @@ std::optional<std::string> opt_string(lua_State* L, int table, const char* key) 
   return v;
 }
 
+// IIIF region / size applied to an image; "" or an error.
+std::string apply_region(vips::VImage& v, const std::string& region) {
+  auto spec = iiif::parse_region(region);
+  if (!spec) return "bad region";
+  auto r = iiif::resolve_region(*spec, {v.width(), v.height()});
+  if (!r) return "bad region: " + r.error().detail;
+  v = pipeline::crop(v, *r);
+  return {};
+}
+
+std::string apply_size(vips::VImage& v, const std::string& size) {
+  auto spec = iiif::parse_size(size);
+  if (!spec) return "bad size";
+  auto d = iiif::resolve_size(*spec, {v.width(), v.height()}, iiif::Limits::none());
+  if (!d) return "bad size: " + d.error().detail;
+  v = pipeline::scale(v, *d, ScalingQuality::high);
+  return {};
+}
+
 int l_new(lua_State* L) {
   std::string path, origname;
   if (lua_isinteger(L, 1)) {
@@ -103,47 +135,25 @@ int l_new(lua_State* L) {
     region = opt_string(L, 2, "region");
     size = opt_string(L, 2, "size");
     lua_getfield(L, 2, "reduce");
-    reduce = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+    reduce = lua_isinteger(L, -1) ? std::clamp<lua_Integer>(lua_tointeger(L, -1), 0, 16) : 0;
     lua_pop(L, 1);
     if (auto o = opt_string(L, 2, "original")) origname = *o;
   }
-  std::string err;
   vips::VImage result;
-  {
+  std::string err = catch_vips([&]() -> std::string {
     auto shape = source::probe(path, 0);
-    if (!shape) err = "not a readable image";
-    std::size_t level = 0;
-    if (err.empty() && reduce > 0) {
-      std::int64_t f = std::int64_t{1} << std::min<lua_Integer>(reduce, 16);
-      for (std::size_t i = 0; i < shape->levels.size(); ++i) {
-        if (shape->levels[i].size.w == (shape->size.w + f - 1) / f) level = i;
-      }
+    if (!shape) return "not a readable image";
+    std::size_t level = source::reduce_level(*shape, static_cast<int>(reduce));
+    auto img = source::load_level(path, *shape, level, false);
+    if (!img) return "cannot decode the image";
+    result = *img;
+    if (reduce > 0 && level == 0) result = result.resize(1.0 / static_cast<double>(1 << reduce));
+    if (region) {
+      if (auto e = apply_region(result, *region); !e.empty()) return e;
     }
-    if (err.empty()) {
-      auto img = source::load_level(path, *shape, level, false);
-      if (!img) err = "cannot decode the image";
-      else result = *img;
-    }
-    try {
-      if (err.empty() && reduce > 0 && level == 0) result = result.resize(1.0 / static_cast<double>(1 << reduce));
-      if (err.empty() && region) {
-        auto spec = iiif::parse_region(*region);
-        auto r = spec ? iiif::resolve_region(*spec, {result.width(), result.height()}) : Result<Rect>(spec.error());
-        if (!r) err = "bad region: " + r.error().detail;
-        else result = pipeline::crop(result, *r);
-      }
-      if (err.empty() && size) {
-        auto spec = iiif::parse_size(*size);
-        iiif::Limits unlimited{1 << 30, 1 << 30, std::int64_t{1} << 40};
-        auto d = spec ? iiif::resolve_size(*spec, {result.width(), result.height()}, unlimited) : Result<Dim>(spec.error());
-        if (!d) err = "bad size: " + d.error().detail;
-        else result = pipeline::scale(result, *d, ScalingQuality::high);
-      }
-    } catch (const vips::VError& e) {
-      vips_error_clear();
-      err = e.what();
-    }
-  }
+    if (size) return apply_size(result, *size);
+    return {};
+  });
   if (!err.empty()) return fail(L, err);
   lua_pushboolean(L, 1);
   void* mem = lua_newuserdatauv(L, sizeof(Image), 0);
@@ -204,28 +214,13 @@ int transform(lua_State* L, Image* im, Op op) {
 int l_crop(lua_State* L) {
   Image* im = check_image(L, 1);
   std::string region = luaL_checkstring(L, 2);
-  return transform(L, im, [&](vips::VImage& v) -> std::string {
-    auto spec = iiif::parse_region(region);
-    if (!spec) return "bad region";
-    auto r = iiif::resolve_region(*spec, {v.width(), v.height()});
-    if (!r) return "bad region: " + r.error().detail;
-    v = pipeline::crop(v, *r);
-    return {};
-  });
+  return transform(L, im, [&](vips::VImage& v) { return apply_region(v, region); });
 }
 
 int l_scale(lua_State* L) {
   Image* im = check_image(L, 1);
   std::string size = luaL_checkstring(L, 2);
-  return transform(L, im, [&](vips::VImage& v) -> std::string {
-    auto spec = iiif::parse_size(size);
-    if (!spec) return "bad size";
-    iiif::Limits unlimited{1 << 30, 1 << 30, std::int64_t{1} << 40};
-    auto d = iiif::resolve_size(*spec, {v.width(), v.height()}, unlimited);
-    if (!d) return "bad size: " + d.error().detail;
-    v = pipeline::scale(v, *d, ScalingQuality::high);
-    return {};
-  });
+  return transform(L, im, [&](vips::VImage& v) { return apply_size(v, size); });
 }
 
 int l_rotate(lua_State* L) {
@@ -324,26 +319,19 @@ std::string write_image(const vips::VImage& img, const std::string& target, int 
     set_response_body(L, std::move(*bytes), std::string(iiif::format_info(*fmt).mime));
     return {};
   }
-  std::filesystem::path tmp = p.parent_path() / ("." + p.filename().string() + ".tmp");
+  cli::OutputFile file(p);  // written beside the target, renamed into place when complete
   if (*fmt == iiif::Format::jp2) {
-    auto r = encode::write_jp2(out, tmp, jp, {});
+    auto r = encode::write_jp2(out, file.temp(), jp, {});
     if (!r) return r.error().message;
   } else {
     auto bytes = encode::encode(out, *fmt, {quality});
     if (!bytes) return bytes.error().message;
-    FILE* f = std::fopen(tmp.c_str(), "wb");
+    std::ofstream f(file.temp(), std::ios::binary);
+    f.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
+    f.close();
     if (!f) return "cannot write " + target;
-    bool ok = std::fwrite(bytes->data(), 1, bytes->size(), f) == bytes->size();
-    ok = std::fclose(f) == 0 && ok;
-    if (!ok) return "cannot write " + target;
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, p, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return "cannot write " + target;
-  }
-  return {};
+  return file.commit() ? std::string() : "cannot write " + target;
 }
 
 // A service file (lossless JP2 or pyramidal TIFF with the Essentials packet), made by the
@@ -380,16 +368,6 @@ std::string write_service_file(const Image& im, const std::string& target, const
   return rc == 0 ? std::string() : (error.empty() ? "cannot write the service file" : error);
 }
 
-// Runs `f` (returning "" or an error), turning libvips exceptions into error text.
-template <class F>
-std::string catch_vips(F f) {
-  try {
-    return f();
-  } catch (const vips::VError& e) {
-    vips_error_clear();
-    return e.what();
-  }
-}
 
 int l_write(lua_State* L) {
   Image* im = check_image(L, 1);

@@ -70,18 +70,4 @@ std::string describe_profile(const std::string& bytes) {
   return buf;
 }
 
-std::string profile_colour_space(const std::string& bytes) {
-  if (bytes.empty()) return {};
-  ProfilePtr p(cmsOpenProfileFromMem(bytes.data(), static_cast<cmsUInt32Number>(bytes.size())));
-  if (!p) return {};
-  switch (cmsGetColorSpace(p.get())) {
-    case cmsSigRgbData: return "RGB";
-    case cmsSigGrayData: return "GRAY";
-    case cmsSigCmykData: return "CMYK";
-    case cmsSigLabData: return "Lab";
-    case cmsSigYCbCrData: return "YCbCr";
-    default: return "other";
-  }
-}
-
 }  // namespace sipi::metadata

@@ -16,7 +16,4 @@ std::string make_profile(IccTarget t);
 // The profile's description ("sRGB IEC61966-2.1", …), or "" when it cannot be parsed.
 std::string describe_profile(const std::string& bytes);
 
-// The colour space the profile describes: "RGB", "GRAY", "CMYK", "Lab", … or "".
-std::string profile_colour_space(const std::string& bytes);
-
 }  // namespace sipi::metadata

@@ -77,6 +77,42 @@ std::string insert_uuid_box_after_header(const std::string& f, const Uuid& id, c
   return f.substr(0, at) + box + f.substr(at);
 }
 
+ColourSpec colour_spec(const std::string& f) {
+  ColourSpec out;
+  for (const auto& b : boxes(f)) {
+    if (b.type != "jp2h") continue;
+    std::string inner = f.substr(b.start + b.header, b.length - b.header);
+    for (const auto& c : boxes(inner)) {
+      if (c.type != "colr" || c.length < c.header + 3) continue;
+      std::size_t body = c.start + c.header;
+      if (inner[body] == 1 && c.length >= c.header + 7) out.enumcs = static_cast<unsigned>(be(inner, body + 3, 4));
+      if (inner[body] == 2) out.icc = inner.substr(body + 3, c.length - c.header - 3);
+      return out;
+    }
+  }
+  return out;
+}
+
+std::string read_header(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::string head(64 * 1024, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  // A large ICC profile can make jp2h longer than the first read: read on to its end.
+  for (const auto& b : boxes(head)) {
+    if (b.type != "jp2h") continue;
+    std::uint64_t declared = be(head, b.start, 4);
+    std::uint64_t end = b.start + declared;
+    if (declared > 8 && end > head.size() && end <= 16 * 1024 * 1024) {
+      std::string more(static_cast<std::size_t>(end - head.size()), '\0');
+      in.read(more.data(), static_cast<std::streamsize>(more.size()));
+      head.append(more, 0, static_cast<std::size_t>(in.gcount()));
+    }
+    break;
+  }
+  return head;
+}
+
 std::size_t enumerated_colour_space_offset(const std::string& f) {
   for (const auto& b : boxes(f)) {
     if (b.type != "jp2h") continue;
@@ -88,11 +124,6 @@ std::size_t enumerated_colour_space_offset(const std::string& f) {
     }
   }
   return 0;
-}
-
-unsigned enumerated_colour_space(const std::string& f) {
-  std::size_t off = enumerated_colour_space_offset(f);
-  return off ? static_cast<unsigned>(be(f, off, 4)) : 0;
 }
 
 std::vector<std::string> codestream_comments(const std::string& f) {

@@ -19,8 +19,16 @@ std::optional<std::string> find_uuid_box(const std::string& file, const Uuid& id
 // boxes when there is no jp2h). Returns "" if the file is not a JP2 box structure.
 std::string insert_uuid_box_after_header(const std::string& file, const Uuid& id, const std::string& payload);
 
-// The EnumCS of the jp2h/colr box when it is enumerated (16 sRGB, 17 grey, 12 CMYK, …), else 0.
-unsigned enumerated_colour_space(const std::string& file);
+// The first jp2h/colr box: EnumCS when enumerated (method 1), the ICC profile when restricted
+// ICC (method 2). Both empty when there is no such box in `file`.
+struct ColourSpec {
+  unsigned enumcs = 0;
+  std::string icc;
+};
+ColourSpec colour_spec(const std::string& file);
+
+// Bytes of the file up to the end of its jp2h box (where the colour box lives), at most 16 MiB.
+std::string read_header(const std::filesystem::path& p);
 
 // Offset in the file of the 4-byte EnumCS field of an enumerated jp2h/colr box, or 0.
 std::size_t enumerated_colour_space_offset(const std::string& file);

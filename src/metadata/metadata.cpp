@@ -170,32 +170,9 @@ Result<Ok> write(const std::filesystem::path& path, Container c, const Bundle& b
   return Ok{};
 }
 
-std::string read_jp2_icc(const std::filesystem::path& path) {
-  // exiv2 parses XMP while reading, and the XMP toolkit is not thread-safe: one at a time.
-  std::lock_guard lock(g_log_mutex);
-  std::vector<std::string> ignored;
-  g_sink = &ignored;
-  std::string out;
-  try {
-    auto img = Exiv2::ImageFactory::open(path.string());
-    img->readMetadata();
-    if (img->iccProfileDefined()) {
-      const Exiv2::DataBuf* buf = img->iccProfile();
-      out.assign(reinterpret_cast<const char*>(buf->pData_), static_cast<std::size_t>(buf->size_));
-    }
-  } catch (const std::exception&) {
-    out.clear();
-  }
-  g_sink = nullptr;
-  return out;
-}
-
-bool jp2_is_cmyk(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string head(64 * 1024, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<std::size_t>(in.gcount()));
-  return jp2::enumerated_colour_space(head) == 12;
+Jp2Colour read_jp2_colour(const std::filesystem::path& path) {
+  auto spec = jp2::colour_spec(jp2::read_header(path));
+  return {std::move(spec.icc), spec.enumcs == 12};
 }
 
 bool mark_jp2_cmyk(const std::filesystem::path& path) {

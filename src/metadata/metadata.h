@@ -57,11 +57,14 @@ Result<Ok> write(const std::filesystem::path& path, Container c, const Bundle& b
 // Text fields for `sipi query`: key → value, for a few dozen well-known tags.
 std::vector<std::pair<std::string, std::string>> summary(const Bundle& b);
 
-// The ICC profile of a JPEG 2000 file's colr box ("" if none or unreadable). libvips 8.14 and
-// OpenJPEG 2.5.0 do not hand it out, so JPEG 2000 sources get it from here. Thread-safe.
-std::string read_jp2_icc(const std::filesystem::path& path);
-// True when the JP2 colour box says CMYK (EnumCS 12): libvips 8.14 reads such files as RGBA.
-bool jp2_is_cmyk(const std::filesystem::path& path);
+// What a JP2 file's colour box says, read from its header alone (no exiv2, no lock: this is on
+// every JPEG 2000 request). libvips 8.14 and OpenJPEG 2.5.0 do not hand out the ICC profile,
+// and libvips reads EnumCS 12 (CMYK) as RGBA.
+struct Jp2Colour {
+  std::string icc;
+  bool cmyk = false;
+};
+Jp2Colour read_jp2_colour(const std::filesystem::path& path);
 // Marks a JP2 written by OpenJPEG as CMYK (EnumCS 12), which OpenJPEG 2.5 cannot write itself.
 bool mark_jp2_cmyk(const std::filesystem::path& path);
 

@@ -19,6 +19,10 @@ Result<SourceFormat> sniff(const std::filesystem::path& path);
 // header is broken).
 Result<ImageShape> probe(const std::filesystem::path& path, int page);
 
+// The level that is exactly 1/2^n of full resolution (±1 px of rounding), or 0 when the source
+// stores no such level (the caller then scales).
+std::size_t reduce_level(const ImageShape& shape, int n);
+
 // A lazily-decoded image of one level: pixels are decoded only as a later crop asks for them.
 // `sequential` suits pipelines that read the whole level top to bottom. Errors: 500 codec.*.
 Result<vips::VImage> load_level(const std::filesystem::path& path, const ImageShape& shape,

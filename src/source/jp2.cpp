@@ -61,8 +61,11 @@ Result<ImageShape> probe_jp2(const std::filesystem::path& path) {
   opj_destroy_cstr_info(&info);
 
   ImageShape s;
-  if (!is_raw_codestream(path)) s.icc = metadata::read_jp2_icc(path);
-  s.cmyk = image->numcomps >= 4 && !is_raw_codestream(path) && metadata::jp2_is_cmyk(path);
+  if (!is_raw_codestream(path)) {
+    auto colour = metadata::read_jp2_colour(path);
+    s.icc = std::move(colour.icc);
+    s.cmyk = colour.cmyk && image->numcomps >= 4;
+  }
   s.format = SourceFormat::jp2;
   s.size = {static_cast<std::int64_t>(image->x1 - image->x0), static_cast<std::int64_t>(image->y1 - image->y0)};
   if (s.size.w < 1 || s.size.h < 1 || resolutions < 1) return Error::internal("codec.header", "empty JPEG 2000");

@@ -1,12 +1,24 @@
 // Format registry: magic bytes → decoder. Only these five loaders are ever called; libvips'
 // generic "load anything" entry point is not used, so its untrusted loaders stay unreachable.
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
 #include "source/decoder.h"
 
 namespace sipi::source {
+
+const char* mime_type(SourceFormat f) {
+  switch (f) {
+    case SourceFormat::tiff: return "image/tiff";
+    case SourceFormat::jp2: return "image/jp2";
+    case SourceFormat::jpeg: return "image/jpeg";
+    case SourceFormat::png: return "image/png";
+    case SourceFormat::webp: return "image/webp";
+  }
+  return "application/octet-stream";
+}
 
 Result<SourceFormat> sniff(const std::filesystem::path& path) {
   std::array<unsigned char, 16> m{};
@@ -45,6 +57,17 @@ Result<ImageShape> probe(const std::filesystem::path& path, int page) {
     case SourceFormat::webp: return probe_single_level(path, *fmt);
   }
   return Error::internal("source.format");
+}
+
+std::size_t reduce_level(const ImageShape& s, int n) {
+  if (n <= 0 || n > 30) return 0;
+  std::int64_t f = std::int64_t{1} << n;
+  Dim want{(s.size.w + f - 1) / f, (s.size.h + f - 1) / f};
+  for (std::size_t i = 0; i < s.levels.size(); ++i) {
+    const Dim& d = s.levels[i].size;
+    if (std::abs(d.w - want.w) <= 1 && std::abs(d.h - want.h) <= 1) return i;
+  }
+  return 0;
 }
 
 Result<vips::VImage> load_level(const std::filesystem::path& path, const ImageShape& shape,

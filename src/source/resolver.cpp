@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include "core/path.h"
+
 namespace sipi::source {
 namespace fs = std::filesystem;
 namespace {
@@ -18,10 +20,6 @@ bool safe_relative(const std::string& rel) {
   }
 }
 
-bool inside(const fs::path& root, const fs::path& p) {
-  auto r = root.native(), s = p.native();
-  return s.size() > r.size() && s.compare(0, r.size(), r) == 0 && (r.back() == '/' || s[r.size()] == '/');
-}
 
 }  // namespace
 
@@ -30,7 +28,7 @@ Result<fs::path> resolve_hook_path(const ImageRoot& root, const std::string& pat
   std::error_code ec;
   fs::path real = fs::canonical(path, ec);
   if (ec) return Error::not_found("source.not_found", path + ": " + ec.message());
-  if (!inside(root.root, real)) return Error::bad_request("path.outside_root", real.string() + " is outside the root");
+  if (!is_below(root.root, real)) return Error::bad_request("path.outside_root", real.string() + " is outside the root");
   if (!fs::is_regular_file(real, ec) || ::access(real.c_str(), R_OK) != 0) {
     return Error::not_found("source.not_found", real.string() + " is not a readable file");
   }
@@ -44,7 +42,7 @@ Result<fs::path> resolve(const ImageRoot& root, const std::string& prefix, const
   std::error_code ec;
   fs::path real = fs::canonical(candidate, ec);
   if (ec) return Error::not_found("source.not_found", candidate.string() + ": " + ec.message());
-  if (!inside(root.root, real)) {
+  if (!is_below(root.root, real)) {
     return Error::bad_request("path.outside_root", real.string() + " is outside " + root.root.string());
   }
   if (!fs::is_regular_file(real, ec) || ::access(real.c_str(), R_OK) != 0) {

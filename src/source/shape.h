@@ -11,6 +11,9 @@ namespace sipi::source {
 
 enum class SourceFormat { tiff, jp2, jpeg, png, webp };
 
+// The MIME type of a source format (what libmagic, and so SIPI, reports).
+const char* mime_type(SourceFormat f);
+
 // One decodable resolution. `index` is codec-specific: a TIFF directory (page), a SubIFD
 // number, a JPEG 2000 discard-level count or a JPEG DCT shrink factor.
 struct Level {
