@@ -7,6 +7,7 @@
 #include <iostream>
 #include <vips/vips8>
 
+#include "cache/derivative_cache.h"
 #include "cli/commands.h"
 #include "cli/convert.h"
 #include "core/config.h"
@@ -31,6 +32,8 @@ struct ServerFlags {
   std::string pathprefix;
   int drain_timeout = -1;
   long long max_width = 0, max_height = 0, max_area = 0;
+  std::string cache_dir, cache_size;
+  int cache_nfiles = 0;
 };
 
 void add_server_options(CLI::App& cmd, ServerFlags& f) {
@@ -51,6 +54,11 @@ void add_server_options(CLI::App& cmd, ServerFlags& f) {
   cmd.add_option("--max-width", f.max_width, "IIIF maxWidth")->envname("SIPI_MAX_WIDTH");
   cmd.add_option("--max-height", f.max_height, "IIIF maxHeight")->envname("SIPI_MAX_HEIGHT");
   cmd.add_option("--max-area", f.max_area, "IIIF maxArea")->envname("SIPI_MAX_AREA");
+  cmd.add_option("--cache-dir,--cachedir", f.cache_dir, "derivative cache directory")->envname("SIPI_CACHE_DIR");
+  cmd.add_option("--cache-size,--cachesize", f.cache_size, "derivative cache size (-1 unlimited, 0 off, e.g. 200M)")
+      ->envname("SIPI_CACHE_SIZE");
+  cmd.add_option("--cache-nfiles,--cachenfiles", f.cache_nfiles, "derivative cache file limit (0 = none)")
+      ->envname("SIPI_CACHE_NFILES");
 }
 
 void add_convert_options(CLI::App& cmd, sipi::cli::ConvertOptions& o) {
@@ -121,6 +129,9 @@ Config build_config(CLI::App& cmd, const ServerFlags& f) {
   if (given("--max-width")) cfg.max_width = f.max_width;
   if (given("--max-height")) cfg.max_height = f.max_height;
   if (given("--max-area")) cfg.max_area = f.max_area;
+  if (given("--cache-dir")) cfg.cache_dir = f.cache_dir;
+  if (given("--cache-size")) cfg.cache_size = f.cache_size;
+  if (given("--cache-nfiles")) cfg.cache_nfiles = f.cache_nfiles;
   if (given("--pathprefix")) {
     if (f.pathprefix == "true" || f.pathprefix == "1" || f.pathprefix == "yes") cfg.prefix_as_path = true;
     else if (f.pathprefix == "false" || f.pathprefix == "0" || f.pathprefix == "no") cfg.prefix_as_path = false;
@@ -168,6 +179,14 @@ int serve(Config cfg) {
     auto rt = sipi::lua::Runtime::create(cfg, limits);
     if (!rt) die("sipi.initscript: " + rt.error().message);
     ctx->lua = *rt;
+  }
+  std::optional<std::uint64_t> cache_bytes;
+  sipi::cache::parse_cache_size(cfg.cache_size, cache_bytes);  // validated already
+  if (cache_bytes && !cfg.cache_dir.empty()) {
+    auto cache = sipi::cache::DerivativeCache::open(
+        cfg.cache_dir, {*cache_bytes, static_cast<std::uint64_t>(cfg.cache_nfiles)});
+    if (!cache) die("sipi.cache_dir: " + cache.error().message);
+    ctx->cache = std::move(*cache);
   }
   ctx->config = std::make_shared<const Config>(std::move(cfg));
 

@@ -49,6 +49,13 @@ Result<Ok> Config::validate() const {
   }
   std::uint64_t bytes = 0;
   if (!parse_byte_size(max_post_size, bytes)) return bad_key("max_post_size", "must be a size like 300M");
+  if (!parse_byte_size(cache_size, bytes) && cache_size != "-1") {
+    return bad_key("cache_size", "must be -1, 0 or a size like 200M");
+  }
+  if (cache_nfiles < 0) return bad_key("cache_nfiles", "must be >= 0");
+  for (const std::string* cc : {&cache_control, &cache_control_restricted}) {
+    if (cc->find_first_of("\r\n") != std::string::npos) return bad_key("cache_control", "must be one line");
+  }
   for (const auto& r : routes) {
     static const char* kMethods[] = {"GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH"};
     bool ok = false;

@@ -71,6 +71,10 @@ struct Config {
   int keep_alive_timeout = 30;   // seconds an idle keep-alive connection stays open
   int write_timeout = 60;        // seconds to send one response
   int tile_size = 512;           // tile edge declared for sources without native tiles
+  // HTTP Cache-Control of images and info.json: allowed responses, and restricted ones (a
+  // size cap or watermark from pre_flight: never shared, revalidated so a login shows).
+  std::string cache_control = "public, max-age=86400";
+  std::string cache_control_restricted = "private, no-cache";
 
   std::string config_file;  // where the settings were read from ("" = built-in defaults)
 

@@ -20,6 +20,15 @@ bool wants_plain_json(const RequestView& req) {
          accept.find("application/ld+json") == std::string_view::npos;
 }
 
+// Cache-Control from the config: restricted views are never shared. With a pre_flight hook the
+// decision may depend on the caller's credentials, so shared caches must key on them.
+void add_cache_headers(Response& r, const AppContext& ctx, const std::optional<access::Decision>& d) {
+  bool restricted = d && d->kind == access::Decision::Kind::restrict;
+  const std::string& cc = restricted ? ctx.config->cache_control_restricted : ctx.config->cache_control;
+  if (!cc.empty()) r.set("Cache-Control", cc);
+  if (ctx.lua && ctx.lua->has_pre_flight()) add_vary(r, "Cookie, Authorization");
+}
+
 }  // namespace
 
 Response handle_image(const AppContext& ctx, const RequestView& req, const iiif::ImageRequest& ir) {
@@ -32,25 +41,35 @@ Response handle_image(const AppContext& ctx, const RequestView& req, const iiif:
   }
   auto p = service::prepare_image(ctx.iiif, ir, access_options(*decision));
   if (!p) return error_response(p.error());
-  if (not_modified(req, p->etag, p->file.mtime)) return not_modified_response(p->etag, p->file.mtime);
+  if (not_modified(req, p->etag, p->file.mtime)) {
+    Response r = not_modified_response(p->etag, p->file.mtime);
+    add_cache_headers(r, ctx, *decision);
+    return r;
+  }
 
   Response r;
+  r.detail = "image";
   if (!req.is_head()) {
-    auto body = service::render_image(ctx.iiif, *p);
-    if (!body) return error_response(body.error());
-    r.body = std::move(*body);
+    std::optional<std::string> cached;
+    if (ctx.cache) cached = ctx.cache->get(p->cache_key);
+    if (cached) {
+      r.body = std::move(*cached);
+      r.detail = "image cached";
+    } else {
+      auto body = service::render_image(ctx.iiif, *p);
+      if (!body) return error_response(body.error());
+      if (ctx.cache) ctx.cache->put(p->cache_key, *body);
+      r.body = std::move(*body);
+    }
   }
   const std::string origin = origin_of(req, *ctx.config);
-  r.detail = "image";
   r.set("Content-Type", std::string(iiif::format_info(ir.format).mime));
   r.set("Link", "<" + origin + p->canonical + ">;rel=\"canonical\", <" + std::string(iiif::kProfileUri) +
                     ">;rel=\"profile\"");
   r.set("ETag", p->etag);
   r.set("Last-Modified", http_date(p->file.mtime));
   add_cors(r, req, true);
-  if (*decision && (*decision)->kind == access::Decision::Kind::restrict) {
-    r.set("Cache-Control", "private");  // a restricted view must not be shared by caches
-  }
+  add_cache_headers(r, ctx, *decision);
   return r;
 }
 
@@ -77,7 +96,12 @@ Response handle_info(const AppContext& ctx, const RequestView& req, const iiif::
   }
   bool plain = wants_plain_json(req);
   std::string etag = service::info_etag(ctx.iiif, *p, id + (plain ? "|json" : "|ld"));
-  if (not_modified(req, etag, p->file.mtime)) return not_modified_response(etag, p->file.mtime);
+  if (not_modified(req, etag, p->file.mtime)) {
+    Response r = not_modified_response(etag, p->file.mtime);
+    add_vary(r, "Accept");
+    add_cache_headers(r, ctx, *decision);
+    return r;
+  }
 
   Response r;
   r.detail = "info";
@@ -91,7 +115,8 @@ Response handle_info(const AppContext& ctx, const RequestView& req, const iiif::
     r.set("Content-Type", kLdJson);
   }
   r.set("Link", link);
-  r.set("Vary", "Accept");
+  add_vary(r, "Accept");
+  add_cache_headers(r, ctx, *decision);
   r.set("ETag", etag);
   r.set("Last-Modified", http_date(p->file.mtime));
   add_cors(r, req, false);

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "cache/derivative_cache.h"
 #include "core/config.h"
 #include "lua/runtime.h"
 #include "core/status.h"
@@ -52,6 +53,7 @@ struct AppContext {
   std::filesystem::path docroot;  // canonical, empty when no fileserver
   std::string wwwroute;
   std::shared_ptr<lua::Runtime> lua;  // null without an init script
+  std::shared_ptr<cache::DerivativeCache> cache;  // null when cache_size is 0
   std::uint64_t max_body_bytes = std::uint64_t{1} << 30;  // max_post_size, parsed once
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

@@ -113,6 +113,16 @@ std::string origin_of(const RequestView& req, const Config& cfg) {
   return scheme + "://" + h;
 }
 
+void add_vary(Response& r, const std::string& field) {
+  for (auto& [name, value] : r.headers) {
+    if (name == "Vary") {
+      value += ", " + field;
+      return;
+    }
+  }
+  r.set("Vary", field);
+}
+
 void add_cors(Response& r, const RequestView& req, bool echo_origin) {
   auto origin = req.header("origin");
   if (echo_origin && !origin.empty() && origin.find_first_of("\r\n") == std::string_view::npos) {
@@ -121,7 +131,7 @@ void add_cors(Response& r, const RequestView& req, bool echo_origin) {
   } else {
     r.set("Access-Control-Allow-Origin", "*");
   }
-  if (echo_origin) r.set("Vary", "Origin");
+  if (echo_origin) add_vary(r, "Origin");
   r.set("Access-Control-Expose-Headers", "Link, ETag, Content-Length");
 }
 

@@ -29,6 +29,8 @@ std::string origin_of(const RequestView& req, const Config& cfg);
 
 // CORS for a simple response: '*', or the caller's Origin echoed with credentials (SIPI does
 // the latter for images, so cookie-authenticated viewers work).
+// Appends to the Vary header (one header, comma-separated), adding it if absent.
+void add_vary(Response& r, const std::string& field);
 void add_cors(Response& r, const RequestView& req, bool echo_origin);
 
 }  // namespace sipi::http

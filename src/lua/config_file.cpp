@@ -139,6 +139,8 @@ const std::vector<std::pair<std::string_view, Setter>>& sipi_keys() {
       {"keep_alive_timeout", int_key(&Config::keep_alive_timeout, "keep_alive_timeout")},
       {"write_timeout", int_key(&Config::write_timeout, "write_timeout")},
       {"tile_size", int_key(&Config::tile_size, "tile_size")},
+      {"cache_control", str_key(&Config::cache_control, "cache_control")},
+      {"cache_control_restricted", str_key(&Config::cache_control_restricted, "cache_control_restricted")},
   };
   return keys;
 }

@@ -69,14 +69,15 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
     return Error::bad_request("iiif.format.too_large");
   }
 
-  PreparedImage p{req, std::move(*file), std::move(*shape), *region, *size, {}, {}, access.watermark};
+  PreparedImage p{req, std::move(*file), std::move(*shape), *region, *size, {}, {}, {}, access.watermark};
   const auto& fi = iiif::format_info(req.format);
   p.canonical = iiif::base_path(req.ref) + "/" + iiif::canonical_region(p.region, p.shape.size) + "/" +
                 iiif::canonical_size(p.size, {p.region.w, p.region.h}, ctx.limits) + "/" +
                 iiif::canonical_rotation(req.rotation) + "/" + std::string(iiif::quality_name(req.quality)) +
                 "." + std::string(fi.ext);
-  p.etag = make_etag(p.canonical + "|" + p.file.path.string() + "|" + std::to_string(p.file.mtime_ns) + "|" +
-                     std::to_string(p.file.bytes) + "|" + std::to_string(ctx.jpeg_quality) + "|" + access.fingerprint);
+  p.cache_key = p.canonical + "|" + p.file.path.string() + "|" + std::to_string(p.file.mtime_ns) + "|" +
+                std::to_string(p.file.bytes) + "|" + std::to_string(ctx.jpeg_quality) + "|" + access.fingerprint;
+  p.etag = make_etag(p.cache_key);
   return p;
 }
 

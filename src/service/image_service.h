@@ -20,6 +20,7 @@ struct PreparedImage {
   Dim size;              // after scaling, before rotation
   std::string canonical; // canonical path: /{prefix}/{id}/{region}/{size}/{rotation}/{quality}.{format}
   std::string etag;
+  std::string cache_key; // everything the bytes depend on: canonical request, source version, access
   std::optional<std::string> watermark;
 };
 

@@ -71,6 +71,7 @@ sipi = {{
   header_timeout = 2,
   keep_alive_timeout = 5,
   drain_timeout = 10,
+  cache_dir = '{workdir}/cache-{port}',
   {extra}
 }}
 """)

@@ -81,7 +81,7 @@ def test_full_view(dsp):
 def test_restricted_view_is_capped(dsp):
     status, headers, body = dsp.request("/0801/thumb.png/full/max/0/default.png")
     assert status == 200 and decode(body).size == (64, 48)
-    assert headers["cache-control"] == "private"
+    assert headers["cache-control"] == "private, no-cache"
 
 
 def test_denied(dsp):

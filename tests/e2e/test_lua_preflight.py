@@ -121,7 +121,7 @@ def test_deny_is_401_for_image_and_info(lua_server):
 def test_restrict_size_caps_the_delivered_size(lua_server):
     status, headers, body = lua_server.request("/small.png/full/max/0/default.png")
     assert status == 200 and decode(body).size == (100, 75)
-    assert headers["cache-control"] == "private"
+    assert headers["cache-control"] == "private, no-cache"
     status, _, body = lua_server.request("/small.png/full/50,/0/default.png")  # smaller: as asked
     assert decode(body).size == (50, 38)
     # An allowed client and a restricted one never share a validator.

@@ -1,0 +1,254 @@
+#include "cache/derivative_cache.h"
+
+#include <fcntl.h>
+#include <openssl/sha.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <vector>
+
+#include "core/form.h"
+#include "core/log.h"
+
+namespace sipi::cache {
+namespace fs = std::filesystem;
+namespace {
+
+// File layout: header, key, body. The header's length and checksum let a reader reject a
+// file that a crash, a full disk or an operator truncated.
+constexpr char kMagic[8] = {'S', 'I', 'P', 'I', 'D', 'C', '1', '\n'};
+struct Header {
+  char magic[8];
+  std::uint64_t key_len;
+  std::uint64_t body_len;
+  std::uint64_t body_fnv;
+};
+static_assert(sizeof(Header) == 32);
+
+std::uint64_t fnv1a(const std::string& s) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+// SHA-256 of the key, hex: a fixed-length file name that no key can steer.
+std::string file_name(const std::string& key) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), d);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : d) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+bool is_entry_name(const std::string& n) {
+  return n.size() == 64 && std::all_of(n.begin(), n.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+bool read_exact(int fd, void* buf, std::size_t n) {
+  auto* p = static_cast<char*>(buf);
+  while (n > 0) {
+    ssize_t r = ::read(fd, p, n);
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+bool write_all(int fd, const void* buf, std::size_t n) {
+  const auto* p = static_cast<const char*>(buf);
+  while (n > 0) {
+    ssize_t r = ::write(fd, p, n);
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+bool parse_cache_size(const std::string& text, std::optional<std::uint64_t>& bytes) {
+  if (text == "-1") {
+    bytes = 0;  // unlimited
+    return true;
+  }
+  std::uint64_t n = 0;
+  if (!parse_byte_size(text, n)) return false;
+  bytes = n == 0 ? std::nullopt : std::optional<std::uint64_t>(n);
+  return true;
+}
+
+Result<std::unique_ptr<DerivativeCache>> DerivativeCache::open(const fs::path& dir, Limits limits) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Error::internal("cache.dir", dir.string() + ": " + ec.message());
+  std::unique_ptr<DerivativeCache> c(new DerivativeCache(dir, limits));
+  struct Found {
+    std::string name;
+    std::uint64_t bytes;
+    std::int64_t mtime_ns;
+  };
+  std::vector<Found> found;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.rfind(".tmp-", 0) == 0) {  // a write a crash interrupted
+      fs::remove(it->path(), ec);
+      continue;
+    }
+    struct stat st {};
+    if (!is_entry_name(name) || ::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    found.push_back({name, static_cast<std::uint64_t>(st.st_size),
+                     static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
+  }
+  if (ec) return Error::internal("cache.dir", dir.string() + ": " + ec.message());
+  // Oldest first, so that the most recently written ends up most recently used.
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.mtime_ns < b.mtime_ns; });
+  {
+    std::lock_guard lock(c->mu_);
+    for (const auto& f : found) c->insert_locked(f.name, f.bytes);
+  }
+  c->evict();
+  return c;
+}
+
+void DerivativeCache::insert_locked(const std::string& name, std::uint64_t bytes) {
+  erase_locked(name);
+  lru_.push_front(name);
+  index_.emplace(name, Entry{bytes, lru_.begin()});
+  stats_.bytes += bytes;
+  stats_.files += 1;
+}
+
+void DerivativeCache::erase_locked(const std::string& name) {
+  auto it = index_.find(name);
+  if (it == index_.end()) return;
+  stats_.bytes -= it->second.bytes;
+  stats_.files -= 1;
+  lru_.erase(it->second.lru);
+  index_.erase(it);
+}
+
+bool DerivativeCache::over_locked(double fraction) const {
+  return (limits_.max_bytes > 0 && stats_.bytes > limits_.max_bytes * fraction) ||
+         (limits_.max_files > 0 && stats_.files > limits_.max_files * fraction);
+}
+
+void DerivativeCache::evict() {
+  std::vector<std::string> victims;
+  {
+    std::lock_guard lock(mu_);
+    if (!over_locked(1.0)) return;
+    while (!lru_.empty() && over_locked(0.8)) {
+      std::string name = lru_.back();
+      erase_locked(name);
+      victims.push_back(std::move(name));
+      stats_.evictions += 1;
+    }
+  }
+  // Unlinking outside the lock; a reader that has the file open keeps reading it.
+  for (const auto& v : victims) ::unlink((dir_ / v).c_str());
+}
+
+std::optional<std::string> DerivativeCache::get(const std::string& key) {
+  const std::string name = file_name(key);
+  {
+    std::lock_guard lock(mu_);
+    auto it = index_.find(name);
+    if (it == index_.end()) {
+      stats_.misses += 1;
+      return std::nullopt;
+    }
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+  }
+  const fs::path path = dir_ / name;
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
+  struct stat st {};
+  Header h{};
+  std::string stored_key, body;
+  bool ok = f.fd >= 0 && ::fstat(f.fd, &st) == 0 && read_exact(f.fd, &h, sizeof h) &&
+            std::memcmp(h.magic, kMagic, sizeof kMagic) == 0 && h.key_len == key.size() &&
+            static_cast<std::uint64_t>(st.st_size) == sizeof h + h.key_len + h.body_len;
+  if (ok) {
+    stored_key.resize(h.key_len);
+    body.resize(h.body_len);
+    ok = read_exact(f.fd, stored_key.data(), stored_key.size()) && stored_key == key &&
+         read_exact(f.fd, body.data(), body.size()) && fnv1a(body) == h.body_fnv;
+  }
+  std::lock_guard lock(mu_);
+  if (!ok) {
+    // Gone (evicted meanwhile) or damaged: either way not served, and not kept.
+    if (f.fd >= 0) {
+      log::warning("derivative cache: damaged entry removed", {{"file", path.string()}});
+      stats_.corrupt += 1;
+      ::unlink(path.c_str());
+    }
+    erase_locked(name);
+    stats_.misses += 1;
+    return std::nullopt;
+  }
+  stats_.hits += 1;
+  return body;
+}
+
+void DerivativeCache::put(const std::string& key, const std::string& body) {
+  const std::uint64_t total = sizeof(Header) + key.size() + body.size();
+  if (limits_.max_bytes > 0 && total > limits_.max_bytes) {
+    std::lock_guard lock(mu_);
+    stats_.skips += 1;
+    return;
+  }
+  static std::atomic<std::uint64_t> seq{0};
+  const std::string name = file_name(key);
+  const fs::path tmp = dir_ / (".tmp-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(seq++));
+  Header h{};
+  std::memcpy(h.magic, kMagic, sizeof kMagic);
+  h.key_len = key.size();
+  h.body_len = body.size();
+  h.body_fnv = fnv1a(body);
+  bool ok;
+  {
+    Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
+    ok = f.fd >= 0 && write_all(f.fd, &h, sizeof h) && write_all(f.fd, key.data(), key.size()) &&
+         write_all(f.fd, body.data(), body.size());
+    if (f.fd >= 0 && ::close(f.fd) != 0) ok = false;
+    f.fd = -1;
+  }
+  if (!ok || ::rename(tmp.c_str(), (dir_ / name).c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    log::warning("derivative cache: write failed", {{"file", tmp.string()}, {"error", std::strerror(err)}});
+    std::lock_guard lock(mu_);
+    stats_.skips += 1;
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    insert_locked(name, total);
+    stats_.writes += 1;
+  }
+  evict();
+}
+
+Stats DerivativeCache::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace sipi::cache
