@@ -14,6 +14,10 @@ Context Context::from_config(const Config& c, std::filesystem::path canonical_im
   return ctx;
 }
 
+Result<std::shared_ptr<const source::SourceHeader>> read_header(const Context& ctx, const SourceFile& f, int page) {
+  return ctx.headers->get(f.path, page, f.mtime_ns, f.bytes);
+}
+
 std::string make_etag(const std::string& parts) {
   std::uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : parts) {

@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "iiif/size.h"
+#include "source/header_cache.h"
 #include "source/resolver.h"
 
 namespace sipi::service {
@@ -19,6 +20,8 @@ struct Context {
   int jpeg_quality = 80;
   ScalingQualities scaling;
   int tile_size = 512;
+  // Shared by every worker; a pointer so that the Context stays copyable.
+  std::shared_ptr<source::HeaderCache> headers = std::make_shared<source::HeaderCache>();
 
   static Context from_config(const Config& c, std::filesystem::path canonical_imgroot);
 };
@@ -39,6 +42,9 @@ struct AccessOptions {
   std::optional<std::string> watermark;  // file path
   std::string fingerprint;
 };
+
+// The parsed header of `f` (page 0 or 1-based), from the header cache.
+Result<std::shared_ptr<const source::SourceHeader>> read_header(const Context& ctx, const SourceFile& f, int page);
 
 // FNV-1a of `parts`, as a strong ETag value ("…" included).
 std::string make_etag(const std::string& parts);

@@ -8,6 +8,7 @@
 #include "pipeline/plan.h"
 #include "pipeline/transform.h"
 #include "source/decoder.h"
+#include "source/stored_tiles.h"
 
 namespace sipi::service {
 namespace {
@@ -51,8 +52,9 @@ Result<SourceFile> open_source(const Context& ctx, const iiif::ImageRef& ref, co
 Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest& req, const AccessOptions& access) {
   auto file = open_source(ctx, req.ref, access);
   if (!file) return file.error();
-  auto shape = source::probe(file->path, req.ref.page);
-  if (!shape) return shape.error();
+  auto header = read_header(ctx, *file, req.ref.page);
+  if (!header) return header.error();
+  const source::ImageShape* shape = &(*header)->shape;
   auto region = iiif::resolve_region(req.region, shape->size);
   if (!region) return region.error();
   auto size = iiif::resolve_size(req.size, {region->w, region->h}, ctx.limits);
@@ -69,7 +71,7 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
     return Error::bad_request("iiif.format.too_large");
   }
 
-  PreparedImage p{req, std::move(*file), std::move(*shape), *region, *size, {}, {}, {}, access.watermark};
+  PreparedImage p{req, std::move(*file), *shape, *header, *region, *size, {}, {}, {}, access.watermark};
   const auto& fi = iiif::format_info(req.format);
   p.canonical = iiif::base_path(req.ref) + "/" + iiif::canonical_region(p.region, p.shape.size) + "/" +
                 iiif::canonical_size(p.size, {p.region.w, p.region.h}, ctx.limits) + "/" +
@@ -79,6 +81,33 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
                 std::to_string(p.file.bytes) + "|" + std::to_string(ctx.jpeg_quality) + "|" + access.fingerprint;
   p.etag = make_etag(p.cache_key);
   return p;
+}
+
+std::optional<std::string> stored_tile(const PreparedImage& p) {
+  const auto& rq = p.request;
+  if (!p.header->stored || rq.format != iiif::Format::jpg || p.watermark || rq.rotation.effective() != 0.0 ||
+      rq.rotation.mirror || (rq.quality != iiif::Quality::default_ && rq.quality != iiif::Quality::color)) {
+    return std::nullopt;
+  }
+  std::vector<Dim> levels;
+  for (const auto& l : p.shape.levels) levels.push_back(l.size);
+  std::size_t li = pipeline::choose_level(levels, p.region, p.size);
+  const auto& stored = p.header->stored->levels[li];
+  if (!stored) return std::nullopt;
+  // The region must land exactly on one whole tile of that level, with nothing to scale: the
+  // level's pixels times its scale must be the requested full-resolution edges.
+  const Dim full = p.shape.size, lv = levels[li];
+  Rect at = pipeline::region_at_level(p.region, full, lv);
+  bool exact = at.x * full.w == p.region.x * lv.w && at.y * full.h == p.region.y * lv.h &&
+               (at.x + at.w) * full.w == (p.region.x + p.region.w) * lv.w &&
+               (at.y + at.h) * full.h == (p.region.y + p.region.h) * lv.h;
+  if (!exact || at.w != p.size.w || at.h != p.size.h || at.w != stored->tile.w || at.h != stored->tile.h ||
+      at.x % stored->tile.w != 0 || at.y % stored->tile.h != 0 || at.x + at.w > lv.w || at.y + at.h > lv.h) {
+    return std::nullopt;
+  }
+  auto body = source::read_stored_tile(p.file.path, *stored, at.x / stored->tile.w, at.y / stored->tile.h);
+  if (!body) return std::nullopt;  // the pipeline will decode it, or report the damage itself
+  return std::move(*body);
 }
 
 Result<std::string> render_image(const Context& ctx, const PreparedImage& p) {

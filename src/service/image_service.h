@@ -16,6 +16,7 @@ struct PreparedImage {
   iiif::ImageRequest request;
   SourceFile file;
   source::ImageShape shape;
+  std::shared_ptr<const source::SourceHeader> header;  // shape's origin, with stored tile tables
   Rect region;           // full-resolution pixels
   Dim size;              // after scaling, before rotation
   std::string canonical; // canonical path: /{prefix}/{id}/{region}/{size}/{rotation}/{quality}.{format}
@@ -31,6 +32,11 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
 
 // The encoded image. Errors: 500 codec.*.
 Result<std::string> render_image(const Context& ctx, const PreparedImage& p);
+
+// The response body when it is a JPEG tile stored in the source (sent without decoding), or
+// nothing when the request needs the pipeline: not a whole stored tile at a stored level, a
+// scale, rotation, quality or watermark, or a format other than JPEG.
+std::optional<std::string> stored_tile(const PreparedImage& p);
 
 // Shared by image and info: resolve and stat the file.
 Result<SourceFile> open_source(const Context& ctx, const iiif::ImageRef& ref, const AccessOptions& access = {});

@@ -19,9 +19,9 @@ Dim declared_tile(const Context& ctx, const source::ImageShape& s) {
 Result<PreparedInfo> prepare_info(const Context& ctx, const iiif::ImageRef& ref, const AccessOptions& access) {
   auto file = open_source(ctx, ref, access);
   if (!file) return file.error();
-  auto shape = source::probe(file->path, ref.page);
-  if (!shape) return shape.error();
-  return PreparedInfo{std::move(*file), std::move(*shape)};
+  auto header = read_header(ctx, *file, ref.page);
+  if (!header) return header.error();
+  return PreparedInfo{std::move(*file), (*header)->shape};
 }
 
 std::string info_document(const Context& ctx, const PreparedInfo& p, const std::string& id,

@@ -1,0 +1,52 @@
+// Parsed source headers kept between requests: a viewer asks for hundreds of tiles of the same
+// file, and re-reading a large TIFF's directories and tile tables for each would cost more than
+// the tile itself. Keyed by path, page, modification time and size, so an edited file is
+// re-read; bounded in bytes, least recently used first out.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "core/result.h"
+#include "source/shape.h"
+#include "source/stored_tiles.h"
+
+namespace sipi::source {
+
+struct SourceHeader {
+  ImageShape shape;
+  std::optional<StoredTiles> stored;  // TIFF levels whose JPEG tiles can be sent as stored
+};
+
+class HeaderCache {
+ public:
+  explicit HeaderCache(std::size_t max_bytes = 64 << 20) : max_bytes_(max_bytes) {}
+
+  // The header of `path` as of (mtime_ns, bytes); probes it on a miss. Errors are not cached.
+  Result<std::shared_ptr<const SourceHeader>> get(const std::filesystem::path& path, int page,
+                                                  std::int64_t mtime_ns, std::int64_t bytes);
+
+  std::uint64_t hits() const;
+  std::uint64_t misses() const;
+
+ private:
+  struct Entry {
+    std::shared_ptr<const SourceHeader> header;
+    std::size_t bytes;
+    std::list<std::string>::iterator lru;
+  };
+  std::size_t max_bytes_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> map_;
+  std::list<std::string> lru_;  // front = most recent
+  std::size_t used_ = 0;
+  std::uint64_t hits_ = 0, misses_ = 0;
+};
+
+}  // namespace sipi::source
