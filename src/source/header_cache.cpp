@@ -25,8 +25,10 @@ Result<std::shared_ptr<const SourceHeader>> HeaderCache::get(const std::filesyst
   auto h = std::make_shared<SourceHeader>();
   h->shape = std::move(*shape);
   h->stored = read_stored_tiles(path, h->shape);
+  if (h->shape.format == SourceFormat::jp2) h->jp2 = index_jp2(path);
   std::size_t size = sizeof(SourceHeader) + key.size() + h->shape.icc.size() +
-                     h->shape.levels.size() * sizeof(Level) + (h->stored ? h->stored->bytes() : 0);
+                     h->shape.levels.size() * sizeof(Level) + (h->stored ? h->stored->bytes() : 0) +
+                     (h->jp2 ? h->jp2->bytes() : 0);
   std::shared_ptr<const SourceHeader> result = h;
   std::lock_guard lock(mu_);
   if (size > max_bytes_ || map_.count(key)) return result;

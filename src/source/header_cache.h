@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "core/result.h"
+#include "source/jp2_index.h"
 #include "source/shape.h"
 #include "source/stored_tiles.h"
 
@@ -22,6 +23,7 @@ namespace sipi::source {
 struct SourceHeader {
   ImageShape shape;
   std::optional<StoredTiles> stored;  // TIFF levels whose JPEG tiles can be sent as stored
+  std::optional<Jp2Index> jp2;        // JPEG 2000: where each tile lies, for region decodes
 };
 
 class HeaderCache {

@@ -1,0 +1,361 @@
+#include "source/jp2_index.h"
+
+#include <fcntl.h>
+#include <openjpeg.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+namespace sipi::source {
+namespace {
+
+std::uint32_t be16(const unsigned char* p) { return (std::uint32_t{p[0]} << 8) | p[1]; }
+std::uint32_t be32(const unsigned char* p) { return (be16(p) << 16) | be16(p + 2); }
+std::uint64_t be64(const unsigned char* p) { return (std::uint64_t{be32(p)} << 32) | be32(p + 4); }
+
+struct File {
+  int fd;
+  explicit File(const std::filesystem::path& p) : fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC)) {}
+  ~File() {
+    if (fd >= 0) ::close(fd);
+  }
+  bool read(std::uint64_t off, void* buf, std::size_t n) const {
+    auto* p = static_cast<char*>(buf);
+    while (n > 0) {
+      ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
+      if (r <= 0) return false;
+      p += r;
+      off += static_cast<std::uint64_t>(r);
+      n -= static_cast<std::size_t>(r);
+    }
+    return true;
+  }
+  std::uint64_t size() const {
+    off_t e = ::lseek(fd, 0, SEEK_END);
+    return e < 0 ? 0 : static_cast<std::uint64_t>(e);
+  }
+};
+
+constexpr std::uint64_t kMaxHeader = 16 << 20;
+
+// jp2h's sub-boxes: true when nothing in them needs the JP2 decoder's handling.
+bool jp2h_supported(const std::string& h) {
+  std::size_t pos = 0;
+  while (pos + 8 <= h.size()) {
+    const auto* b = reinterpret_cast<const unsigned char*>(h.data() + pos);
+    std::uint64_t len = be32(b);
+    std::string type(h.data() + pos + 4, 4);
+    if (len < 8 || pos + len > h.size()) return false;
+    if (type == "pclr" || type == "cmap") return false;
+    if (type == "colr" && len >= 15 && b[8] == 1) {
+      std::uint32_t cs = be32(b + 11);
+      if (cs != 16 && cs != 17 && cs != 12) return false;  // sRGB, grey, CMYK (sYCC etc. need converting)
+    }
+    pos += len;
+  }
+  return true;
+}
+
+// The codestream's extent: the jp2c box of a JP2/JPX file, or the whole of a raw codestream.
+bool find_codestream(const File& f, std::uint64_t& start, std::uint64_t& end) {
+  const std::uint64_t size = f.size();
+  unsigned char m[16];
+  if (!f.read(0, m, 4)) return false;
+  if (m[0] == 0xFF && m[1] == 0x4F) {
+    start = 0;
+    end = size;
+    return true;
+  }
+  std::uint64_t pos = 0;
+  for (int boxes = 0; pos + 8 <= size && boxes < 10000; ++boxes) {
+    if (!f.read(pos, m, 8)) return false;
+    std::uint64_t len = be32(m), hdr = 8;
+    std::string type(reinterpret_cast<char*>(m + 4), 4);
+    if (len == 1) {
+      if (!f.read(pos + 8, m + 8, 8)) return false;
+      len = be64(m + 8);
+      hdr = 16;
+    } else if (len == 0) {
+      len = size - pos;
+    }
+    if (len < hdr || pos + len > size) return false;
+    if (type == "jp2h") {
+      if (len - hdr > kMaxHeader) return false;
+      std::string h(len - hdr, '\0');
+      if (!f.read(pos + hdr, h.data(), h.size()) || !jp2h_supported(h)) return false;
+    } else if (type == "jp2c") {
+      start = pos + hdr;
+      end = pos + len;
+      return true;
+    }
+    pos += len;
+  }
+  return false;
+}
+
+// One read source over [main header][tile-parts…][EOC], for OpenJPEG's stream callbacks.
+struct Virtual {
+  struct Segment {
+    const char* mem;        // in memory, or
+    std::uint64_t file_off;  // in the file when mem is null
+    std::uint64_t len;
+  };
+  const File* file;
+  std::vector<Segment> segments;
+  std::uint64_t total = 0, pos = 0;
+
+  void add_mem(const char* p, std::uint64_t n) {
+    segments.push_back({p, 0, n});
+    total += n;
+  }
+  void add_file(std::uint64_t off, std::uint64_t n) {
+    segments.push_back({nullptr, off, n});
+    total += n;
+  }
+  std::size_t read(char* out, std::size_t n) {
+    std::size_t done = 0;
+    std::uint64_t base = 0;
+    for (const auto& s : segments) {
+      if (done == n) break;
+      if (pos < base + s.len) {
+        std::uint64_t in = pos - base;
+        std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(s.len - in, n - done));
+        if (s.mem) {
+          std::memcpy(out + done, s.mem + in, k);
+        } else if (!file->read(s.file_off + in, out + done, k)) {
+          return done;
+        }
+        done += k;
+        pos += k;
+      }
+      base += s.len;
+    }
+    return done;
+  }
+};
+
+OPJ_SIZE_T v_read(void* buf, OPJ_SIZE_T n, void* user) {
+  auto* v = static_cast<Virtual*>(user);
+  std::size_t got = v->read(static_cast<char*>(buf), n);
+  return got == 0 ? static_cast<OPJ_SIZE_T>(-1) : got;
+}
+OPJ_OFF_T v_skip(OPJ_OFF_T n, void* user) {
+  auto* v = static_cast<Virtual*>(user);
+  auto to = static_cast<std::int64_t>(v->pos) + n;
+  if (to < 0) return -1;
+  v->pos = std::min<std::uint64_t>(static_cast<std::uint64_t>(to), v->total);
+  return n;
+}
+OPJ_BOOL v_seek(OPJ_OFF_T to, void* user) {
+  auto* v = static_cast<Virtual*>(user);
+  if (to < 0 || static_cast<std::uint64_t>(to) > v->total) return OPJ_FALSE;
+  v->pos = static_cast<std::uint64_t>(to);
+  return OPJ_TRUE;
+}
+
+struct CodecCloser {
+  void operator()(opj_codec_t* c) const { opj_destroy_codec(c); }
+};
+struct StreamCloser {
+  void operator()(opj_stream_t* s) const { opj_stream_destroy(s); }
+};
+struct ImageCloser {
+  void operator()(opj_image_t* i) const { opj_image_destroy(i); }
+};
+
+void remember_error(const char* msg, void* user) {
+  auto* s = static_cast<std::string*>(user);
+  if (s->empty() && msg) {
+    *s = msg;
+    while (!s->empty() && (s->back() == '\n' || s->back() == '\r')) s->pop_back();
+  }
+}
+void quiet(const char*, void*) {}
+
+}  // namespace
+
+std::size_t Jp2Index::bytes() const {
+  std::size_t b = sizeof(*this) + main_header.size();
+  for (const auto& t : tiles) b += sizeof(t) + t.size() * sizeof(Part);
+  return b;
+}
+
+std::optional<Jp2Index> index_jp2(const std::filesystem::path& path) {
+  File f(path);
+  if (f.fd < 0) return std::nullopt;
+  std::uint64_t cs = 0, cs_end = 0;
+  if (!find_codestream(f, cs, cs_end)) return std::nullopt;
+
+  // Main header: marker segments from SOC to the first SOT. TLM, PLM and PPM describe every
+  // tile-part in order; they would not match a stream that holds only some tiles, so TLM and
+  // PLM (optional) are left out and PPM files take the full decoder path.
+  Jp2Index ix;
+  unsigned char m[12];
+  if (!f.read(cs, m, 2) || m[0] != 0xFF || m[1] != 0x4F) return std::nullopt;
+  ix.main_header.assign("\xFF\x4F", 2);
+  std::uint64_t pos = cs + 2;
+  bool siz = false;
+  for (;;) {
+    if (pos + 4 > cs_end || pos - cs > kMaxHeader || !f.read(pos, m, 4) || m[0] != 0xFF) return std::nullopt;
+    unsigned marker = m[1];
+    if (marker == 0x90) break;  // SOT
+    std::uint64_t len = be16(m + 2);
+    if (len < 2 || pos + 2 + len > cs_end) return std::nullopt;
+    std::string seg(2 + len, '\0');
+    if (!f.read(pos, seg.data(), seg.size())) return std::nullopt;
+    if (marker == 0x60) return std::nullopt;  // PPM
+    if (marker == 0x51) {                     // SIZ
+      if (len < 38) return std::nullopt;
+      const auto* s = reinterpret_cast<const unsigned char*>(seg.data());
+      ix.x_siz = be32(s + 6);
+      ix.y_siz = be32(s + 10);
+      std::uint32_t xo = be32(s + 14), yo = be32(s + 18);
+      ix.x_tsiz = be32(s + 22);
+      ix.y_tsiz = be32(s + 26);
+      ix.xt_osiz = be32(s + 30);
+      ix.yt_osiz = be32(s + 34);
+      std::uint32_t comps = be16(s + 38);
+      if (xo != 0 || yo != 0 || comps < 1 || comps > 4 || len < 38 + 3 * comps || ix.x_tsiz == 0 ||
+          ix.y_tsiz == 0 || ix.xt_osiz >= ix.x_siz || ix.yt_osiz >= ix.y_siz) {
+        return std::nullopt;
+      }
+      for (std::uint32_t c = 0; c < comps; ++c) {
+        const auto* cp = s + 40 + 3 * c;
+        if ((cp[0] & 0x7F) + 1 > 16 || cp[1] != 1 || cp[2] != 1) return std::nullopt;
+      }
+      siz = true;
+    }
+    if (marker != 0x55 && marker != 0x57) ix.main_header += seg;  // not TLM, PLM
+    pos += 2 + len;
+  }
+  if (!siz) return std::nullopt;
+  ix.tiles_across = (ix.x_siz - ix.xt_osiz + ix.x_tsiz - 1) / ix.x_tsiz;
+  ix.tiles_down = (ix.y_siz - ix.yt_osiz + ix.y_tsiz - 1) / ix.y_tsiz;
+  const std::uint64_t ntiles = std::uint64_t{ix.tiles_across} * ix.tiles_down;
+  if (ntiles == 0 || ntiles > (1u << 20)) return std::nullopt;
+  ix.tiles.resize(ntiles);
+
+  // Tile-parts: each SOT gives its tile and its length (Psot, 0 = up to EOC).
+  for (std::uint64_t parts = 0; pos + 2 <= cs_end; ++parts) {
+    if (parts > 4 * ntiles + 1024 || !f.read(pos, m, 2)) return std::nullopt;
+    if (m[0] == 0xFF && m[1] == 0xD9) break;  // EOC
+    if (pos + 12 > cs_end || !f.read(pos, m, 12) || m[0] != 0xFF || m[1] != 0x90 || be16(m + 2) != 10) {
+      return std::nullopt;
+    }
+    std::uint32_t tile = be16(m + 4);
+    std::uint64_t len = be32(m + 6);
+    if (len == 0) {
+      len = cs_end - pos;
+      unsigned char e[2];
+      if (f.read(cs_end - 2, e, 2) && e[0] == 0xFF && e[1] == 0xD9) len -= 2;
+    }
+    if (tile >= ntiles || len < 14 || pos + len > cs_end) return std::nullopt;
+    ix.tiles[tile].push_back({pos, len});
+    pos += len;
+  }
+  return ix;
+}
+
+Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const Jp2Index& ix,
+                                       const ImageShape& shape, int reduce, Rect rect) {
+  auto fail = [&](const std::string& why) { return Error::internal("codec.decode", path.string() + ": " + why); };
+  File f(path);
+  if (f.fd < 0) return fail("cannot open");
+  // The rectangle on the full-resolution reference grid (image offset is 0 by construction).
+  const std::uint64_t s = std::uint64_t{1} << reduce;
+  std::uint64_t x0 = rect.x * s, y0 = rect.y * s;
+  std::uint64_t x1 = std::min<std::uint64_t>(ix.x_siz, (rect.x + rect.w) * s);
+  std::uint64_t y1 = std::min<std::uint64_t>(ix.y_siz, (rect.y + rect.h) * s);
+  if (x0 >= x1 || y0 >= y1) return fail("empty region");
+
+  Virtual v;
+  v.file = &f;
+  v.add_mem(ix.main_header.data(), ix.main_header.size());
+  auto tile_of = [](std::uint64_t p, std::uint32_t origin, std::uint32_t size) {
+    return p < origin ? 0 : (p - origin) / size;
+  };
+  const std::uint64_t tx0 = tile_of(x0, ix.xt_osiz, ix.x_tsiz), tx1 = tile_of(x1 - 1, ix.xt_osiz, ix.x_tsiz);
+  const std::uint64_t ty0 = tile_of(y0, ix.yt_osiz, ix.y_tsiz), ty1 = tile_of(y1 - 1, ix.yt_osiz, ix.y_tsiz);
+  for (std::uint64_t ty = ty0; ty <= ty1 && ty < ix.tiles_down; ++ty) {
+    for (std::uint64_t tx = tx0; tx <= tx1 && tx < ix.tiles_across; ++tx) {
+      const auto& parts = ix.tiles[ty * ix.tiles_across + tx];
+      if (parts.empty()) return fail("tile missing from the codestream");
+      for (const auto& p : parts) v.add_file(p.offset, p.length);
+    }
+  }
+  static const char kEoc[2] = {'\xFF', '\xD9'};
+  v.add_mem(kEoc, 2);
+
+  std::unique_ptr<opj_stream_t, StreamCloser> stream(opj_stream_create(64 * 1024, OPJ_TRUE));
+  opj_stream_set_user_data(stream.get(), &v, nullptr);
+  opj_stream_set_user_data_length(stream.get(), v.total);
+  opj_stream_set_read_function(stream.get(), v_read);
+  opj_stream_set_skip_function(stream.get(), v_skip);
+  opj_stream_set_seek_function(stream.get(), v_seek);
+  std::unique_ptr<opj_codec_t, CodecCloser> codec(opj_create_decompress(OPJ_CODEC_J2K));
+  std::string err;
+  opj_set_info_handler(codec.get(), quiet, nullptr);
+  opj_set_warning_handler(codec.get(), quiet, nullptr);
+  opj_set_error_handler(codec.get(), remember_error, &err);
+  opj_dparameters_t params;
+  opj_set_default_decoder_parameters(&params);
+  if (!opj_setup_decoder(codec.get(), &params)) return fail("openjpeg setup");
+  opj_image_t* raw = nullptr;
+  if (!opj_read_header(stream.get(), codec.get(), &raw)) return fail("bad header: " + err);
+  std::unique_ptr<opj_image_t, ImageCloser> image(raw);
+  if (!opj_set_decoded_resolution_factor(codec.get(), static_cast<OPJ_UINT32>(reduce)) ||
+      !opj_set_decode_area(codec.get(), image.get(), static_cast<OPJ_INT32>(x0), static_cast<OPJ_INT32>(y0),
+                           static_cast<OPJ_INT32>(x1), static_cast<OPJ_INT32>(y1)) ||
+      !opj_decode(codec.get(), stream.get(), image.get()) || !opj_end_decompress(codec.get(), stream.get())) {
+    return fail("decode failed: " + err);
+  }
+
+  const int bands = static_cast<int>(image->numcomps);
+  int prec = 0;
+  for (int c = 0; c < bands; ++c) {
+    const auto& cp = image->comps[c];
+    if (!cp.data || cp.w != static_cast<OPJ_UINT32>(rect.w) || cp.h != static_cast<OPJ_UINT32>(rect.h)) {
+      return fail("decoded region has an unexpected size");
+    }
+    prec = std::max(prec, static_cast<int>(cp.prec));
+  }
+  const bool wide = prec > 8;
+  const int target = wide ? 16 : 8;
+  const std::size_t n = static_cast<std::size_t>(rect.w) * static_cast<std::size_t>(rect.h);
+  const std::size_t bytes = n * static_cast<std::size_t>(bands) * (wide ? 2 : 1);
+  void* buf = g_malloc(bytes);
+  for (int c = 0; c < bands; ++c) {
+    const auto& cp = image->comps[c];
+    const int shift = target - static_cast<int>(cp.prec);
+    const std::int32_t offset = cp.sgnd ? (1 << (cp.prec - 1)) : 0;
+    const std::int32_t max = (1 << cp.prec) - 1;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::int32_t val = std::clamp(cp.data[i] + offset, 0, max);
+      std::uint32_t out = shift >= 0 ? static_cast<std::uint32_t>(val) << shift : static_cast<std::uint32_t>(val) >> -shift;
+      if (wide) {
+        static_cast<std::uint16_t*>(buf)[i * bands + c] = static_cast<std::uint16_t>(out);
+      } else {
+        static_cast<std::uint8_t*>(buf)[i * bands + c] = static_cast<std::uint8_t>(out);
+      }
+    }
+  }
+  VipsImage* out = vips_image_new_from_memory(buf, bytes, static_cast<int>(rect.w), static_cast<int>(rect.h), bands,
+                                              wide ? VIPS_FORMAT_USHORT : VIPS_FORMAT_UCHAR);
+  if (!out) {
+    g_free(buf);
+    return fail("cannot wrap pixels");
+  }
+  // The pixels belong to the image from now on.
+  g_signal_connect(out, "postclose", G_CALLBACK(+[](VipsImage*, gpointer data) { g_free(data); }), buf);
+  VipsInterpretation interp = bands >= 3 ? (wide ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB)
+                                         : (wide ? VIPS_INTERPRETATION_GREY16 : VIPS_INTERPRETATION_B_W);
+  if (shape.cmyk && bands == 4) interp = VIPS_INTERPRETATION_CMYK;
+  vips::VImage img(out);
+  img = img.copy(vips::VImage::option()->set("interpretation", interp));
+  if (!shape.icc.empty()) vips_image_set_blob_copy(img.get_image(), VIPS_META_ICC_NAME, shape.icc.data(), shape.icc.size());
+  return img;
+}
+
+}  // namespace sipi::source
