@@ -10,6 +10,7 @@
 #include "source/decoder.h"
 #include "source/jp2_index.h"
 #include "source/stored_tiles.h"
+#include "source/tiff_region.h"
 
 namespace sipi::service {
 namespace {
@@ -38,6 +39,9 @@ Dim rotated(Dim d, const iiif::Rotation& r) {
 // samples are held as 32-bit integers while decoding: 8 MP RGB is 96 MB); larger ones go through
 // libvips, which decodes tile by tile.
 constexpr std::int64_t kDirectJp2MaxPixels = 8 << 20;
+// Tiled TIFF regions are read into one buffer up to this size (16 MP RGB is 48 MB); beyond,
+// libvips streams them.
+constexpr std::int64_t kDirectTiffMaxPixels = 16 << 20;
 
 }  // namespace
 
@@ -128,6 +132,9 @@ Result<std::string> render_image(const Context& ctx, const PreparedImage& p) {
   if (p.header && p.header->jp2 && at.w * at.h <= kDirectJp2MaxPixels) {
     auto r = source::decode_jp2_region(p.file.path, *p.header->jp2, p.shape, p.shape.levels[level].index, at);
     if (r) decoded = std::move(*r);  // otherwise the general path below tries, and reports
+  }
+  if (!decoded && p.shape.format == source::SourceFormat::tiff) {
+    decoded = source::decode_tiff_region(p.file.path, p.file.mtime_ns, p.shape.levels[level], at, kDirectTiffMaxPixels);
   }
   if (!decoded) {
     auto img = source::load_level(p.file.path, p.shape, level, sequential);
