@@ -1,6 +1,8 @@
 // sipi: command line → Config → server. Wiring only.
 #include <CLI/CLI.hpp>
 #include <curl/curl.h>
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -194,6 +196,11 @@ int serve(Config cfg) {
   // memory, and per-pipeline threads would compete with the worker pool (ADR 0002).
   vips_cache_set_max(0);
   vips_concurrency_set(1);
+  // Every request allocates and frees pixel buffers of 0.1–30 MB. glibc serves those with fresh
+  // mmaps (page faults and zeroing on every request, ~20 % of a thumbnail's CPU); kept in the
+  // heap they are reused. Measured in bench/README.md (allocator).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
   sipi::source::init_codecs();
   sipi::metadata::init();
   route_glib_warnings();

@@ -9,6 +9,9 @@ namespace {
 
 using vips::VImage;
 
+// Outputs up to this size are computed in one piece on the worker thread (4 MP RGB = 12 MB).
+constexpr std::int64_t kSmallPixels = 4 << 20;
+
 VImage without_alpha(const VImage& img) {
   if (!pipeline::has_alpha(img)) return img;
   return img.flatten(VImage::option()->set("background", std::vector<double>{255.0})).cast(VIPS_FORMAT_UCHAR);
@@ -31,6 +34,9 @@ Result<std::string> encode(const VImage& in, iiif::Format f, const Options& opts
   try {
     switch (f) {
       case iiif::Format::jpg:
+        if (static_cast<std::int64_t>(in.width()) * in.height() <= kSmallPixels) {
+          if (auto small = encode_small_jpeg(without_alpha(in), opts.quality)) return std::move(*small);
+        }
         return take(without_alpha(in).jpegsave_buffer(VImage::option()->set("Q", opts.quality)->set("strip", true)));
       case iiif::Format::png:
         return take(in.pngsave_buffer(VImage::option()->set("compression", 6)->set("strip", true)->set(

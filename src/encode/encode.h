@@ -2,6 +2,7 @@
 // is finally evaluated, region by region.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vips/vips8>
 
@@ -13,6 +14,10 @@ namespace sipi::encode {
 struct Options {
   int quality = 80;  // JPEG / WebP / JPEG 2000 quality factor, 1..100
 };
+
+// JPEG of a small 8-bit grey or RGB image, computed and encoded on the calling thread; nothing
+// when the image does not qualify or libvips fails (the caller then uses encode()).
+std::optional<std::string> encode_small_jpeg(const vips::VImage& img, int quality);
 
 // Errors: 500 codec.encode (the message carries libvips' text for the log).
 Result<std::string> encode(const vips::VImage& img, iiif::Format f, const Options& opts);
