@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   auto ix = sipi::source::index_jp2(file);
   auto t1 = std::chrono::steady_clock::now();
   if (!ix) return std::fprintf(stderr, "not indexable\n"), 1;
-  std::printf("index: %zu tiles, %.2f ms, %zu bytes\n", ix->tiles.size(),
+  std::printf("index: %zu tiles%s, %.2f ms, %zu bytes\n", ix->tiles.size(), ix->high_throughput ? " (HTJ2K)" : "",
               std::chrono::duration<double, std::milli>(t1 - t0).count(), ix->bytes());
   const auto lv = shape->levels[static_cast<std::size_t>(reduce)].size;
   std::mt19937 rng(1);

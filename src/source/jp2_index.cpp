@@ -227,6 +227,10 @@ std::optional<Jp2Index> index_jp2(const std::filesystem::path& path) {
       }
       siz = true;
     }
+    // HTJ2K: a CAP marker (Part 15 capabilities), or the HT bit in COD's code-block style.
+    if (marker == 0x50 || (marker == 0x52 && len >= 10 && (static_cast<unsigned char>(seg[12]) & 0x40))) {
+      ix.high_throughput = true;
+    }
     if (marker != 0x55 && marker != 0x57) ix.main_header += seg;  // not TLM, PLM
     pos += 2 + len;
   }
@@ -269,6 +273,15 @@ Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const 
   std::uint64_t x1 = std::min<std::uint64_t>(ix.x_siz, (rect.x + rect.w) * s);
   std::uint64_t y1 = std::min<std::uint64_t>(ix.y_siz, (rect.y + rect.h) * s);
   if (x0 >= x1 || y0 >= y1) return fail("empty region");
+  // The area OpenJPEG decodes: the region, or for HTJ2K the whole tiles around it.
+  std::uint64_t dx0 = x0, dy0 = y0, dx1 = x1, dy1 = y1;
+  if (ix.high_throughput) {
+    auto down = [](std::uint64_t p, std::uint32_t o, std::uint32_t t) { return p < o ? 0 : o + (p - o) / t * t; };
+    dx0 = down(x0, ix.xt_osiz, ix.x_tsiz);
+    dy0 = down(y0, ix.yt_osiz, ix.y_tsiz);
+    dx1 = std::min<std::uint64_t>(ix.x_siz, down(x1 - 1, ix.xt_osiz, ix.x_tsiz) + ix.x_tsiz);
+    dy1 = std::min<std::uint64_t>(ix.y_siz, down(y1 - 1, ix.yt_osiz, ix.y_tsiz) + ix.y_tsiz);
+  }
 
   Virtual v;
   v.file = &f;
@@ -306,17 +319,21 @@ Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const 
   if (!opj_read_header(stream.get(), codec.get(), &raw)) return fail("bad header: " + err);
   std::unique_ptr<opj_image_t, ImageCloser> image(raw);
   if (!opj_set_decoded_resolution_factor(codec.get(), static_cast<OPJ_UINT32>(reduce)) ||
-      !opj_set_decode_area(codec.get(), image.get(), static_cast<OPJ_INT32>(x0), static_cast<OPJ_INT32>(y0),
-                           static_cast<OPJ_INT32>(x1), static_cast<OPJ_INT32>(y1)) ||
+      !opj_set_decode_area(codec.get(), image.get(), static_cast<OPJ_INT32>(dx0), static_cast<OPJ_INT32>(dy0),
+                           static_cast<OPJ_INT32>(dx1), static_cast<OPJ_INT32>(dy1)) ||
       !opj_decode(codec.get(), stream.get(), image.get()) || !opj_end_decompress(codec.get(), stream.get())) {
     return fail("decode failed: " + err);
   }
 
+  // Where `rect` lies in the decoded area (at the level's resolution).
+  auto level_of = [&](std::uint64_t p) { return (p + s - 1) / s; };
+  const std::uint64_t ox = static_cast<std::uint64_t>(rect.x) - level_of(dx0);
+  const std::uint64_t oy = static_cast<std::uint64_t>(rect.y) - level_of(dy0);
   const int bands = static_cast<int>(image->numcomps);
   int prec = 0;
   for (int c = 0; c < bands; ++c) {
     const auto& cp = image->comps[c];
-    if (!cp.data || cp.w != static_cast<OPJ_UINT32>(rect.w) || cp.h != static_cast<OPJ_UINT32>(rect.h)) {
+    if (!cp.data || cp.w < ox + static_cast<std::uint64_t>(rect.w) || cp.h < oy + static_cast<std::uint64_t>(rect.h)) {
       return fail("decoded region has an unexpected size");
     }
     prec = std::max(prec, static_cast<int>(cp.prec));
@@ -331,13 +348,18 @@ Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const 
     const int shift = target - static_cast<int>(cp.prec);
     const std::int32_t offset = cp.sgnd ? (1 << (cp.prec - 1)) : 0;
     const std::int32_t max = (1 << cp.prec) - 1;
-    for (std::size_t i = 0; i < n; ++i) {
-      std::int32_t val = std::clamp(cp.data[i] + offset, 0, max);
-      std::uint32_t out = shift >= 0 ? static_cast<std::uint32_t>(val) << shift : static_cast<std::uint32_t>(val) >> -shift;
-      if (wide) {
-        static_cast<std::uint16_t*>(buf)[i * bands + c] = static_cast<std::uint16_t>(out);
-      } else {
-        static_cast<std::uint8_t*>(buf)[i * bands + c] = static_cast<std::uint8_t>(out);
+    const auto w = static_cast<std::size_t>(rect.w);
+    for (std::size_t y = 0; y < static_cast<std::size_t>(rect.h); ++y) {
+      const OPJ_INT32* src = cp.data + (oy + y) * cp.w + ox;
+      for (std::size_t x = 0; x < w; ++x) {
+        std::int32_t val = std::clamp(src[x] + offset, 0, max);
+        std::uint32_t out = shift >= 0 ? static_cast<std::uint32_t>(val) << shift : static_cast<std::uint32_t>(val) >> -shift;
+        const std::size_t i = (y * w + x) * static_cast<std::size_t>(bands) + static_cast<std::size_t>(c);
+        if (wide) {
+          static_cast<std::uint16_t*>(buf)[i] = static_cast<std::uint16_t>(out);
+        } else {
+          static_cast<std::uint8_t*>(buf)[i] = static_cast<std::uint8_t>(out);
+        }
       }
     }
   }

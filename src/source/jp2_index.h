@@ -22,6 +22,9 @@ struct Jp2Index {
   std::string main_header;  // SOC up to the first SOT
   std::uint32_t x_siz = 0, y_siz = 0, x_tsiz = 0, y_tsiz = 0, xt_osiz = 0, yt_osiz = 0;
   std::uint32_t tiles_across = 0, tiles_down = 0;
+  // High-throughput (HTJ2K, Part 15) code-blocks: OpenJPEG 2.5.0 returns flat grey for regions
+  // smaller than a tile of such files, so their regions are decoded as whole tiles and cropped.
+  bool high_throughput = false;
   struct Part {
     std::uint64_t offset, length;
   };

@@ -87,6 +87,16 @@ TEST_F(Jp2Region, OddTileSize) { check(opj("e.jp2", "rgb.ppm", "-t 300,200 -n 3"
 TEST_F(Jp2Region, ImageOffsetIsLeftToTheGeneralDecoder) {
   EXPECT_FALSE(sipi::source::index_jp2(opj("i.jp2", "rgb.ppm", "-d 10,20 -t 256,256")));
 }
+// HTJ2K (Part 15), written by Grok: OpenJPEG 2.5.0 decodes sub-tile regions of these as flat
+// grey, so the decoder must take whole tiles; this test fails if it does not.
+TEST_F(Jp2Region, HighThroughputFromGrok) {
+  fs::path out = dir_ / "ht.jp2";
+  run("grk_compress -i '" + (dir_ / "rgb.ppm").string() + "' -o '" + out.string() + "' -M 64 -t 256,256 -n 4");
+  auto ix = sipi::source::index_jp2(out);
+  ASSERT_TRUE(ix);
+  EXPECT_TRUE(ix->high_throughput);
+  check(out, 12);
+}
 TEST_F(Jp2Region, Grey) { check(opj("f.jp2", "grey.pgm", "-t 256,256 -n 3"), 12); }
 TEST_F(Jp2Region, SixteenBitAndAlphaFromLibvips) {
   run("vips cast '" + (dir_ / "rgb.v").string() + "' '" + (dir_ / "u16.v").string() + "' ushort");
