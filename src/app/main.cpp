@@ -34,8 +34,9 @@ struct ServerFlags {
   std::string pathprefix;
   int drain_timeout = -1;
   long long max_width = 0, max_height = 0, max_area = 0;
-  std::string cache_dir, cache_size;
-  int cache_nfiles = 0;
+  std::string cache_dir, cache_size, max_decode_memory;
+  int cache_nfiles = 0, max_waiting = 0;
+  double queue_timeout = 0;
 };
 
 void add_server_options(CLI::App& cmd, ServerFlags& f) {
@@ -61,6 +62,12 @@ void add_server_options(CLI::App& cmd, ServerFlags& f) {
       ->envname("SIPI_CACHE_SIZE");
   cmd.add_option("--cache-nfiles,--cachenfiles", f.cache_nfiles, "derivative cache file limit (0 = none)")
       ->envname("SIPI_CACHE_NFILES");
+  cmd.add_option("--max-waiting", f.max_waiting, "expensive requests that may wait for a worker")
+      ->envname("SIPI_MAX_WAITING");
+  cmd.add_option("--queue-timeout", f.queue_timeout, "seconds a request may wait for a worker before 503")
+      ->envname("SIPI_QUEUE_TIMEOUT");
+  cmd.add_option("--max-decode-memory", f.max_decode_memory, "decode-memory budget, e.g. 1G (0 = none)")
+      ->envname("SIPI_MAX_DECODE_MEMORY");
 }
 
 void add_convert_options(CLI::App& cmd, sipi::cli::ConvertOptions& o) {
@@ -134,6 +141,9 @@ Config build_config(CLI::App& cmd, const ServerFlags& f) {
   if (given("--cache-dir")) cfg.cache_dir = f.cache_dir;
   if (given("--cache-size")) cfg.cache_size = f.cache_size;
   if (given("--cache-nfiles")) cfg.cache_nfiles = f.cache_nfiles;
+  if (given("--max-waiting")) cfg.max_waiting = f.max_waiting;
+  if (given("--queue-timeout")) cfg.queue_timeout = f.queue_timeout;
+  if (given("--max-decode-memory")) cfg.max_decode_memory = f.max_decode_memory;
   if (given("--pathprefix")) {
     if (f.pathprefix == "true" || f.pathprefix == "1" || f.pathprefix == "yes") cfg.prefix_as_path = true;
     else if (f.pathprefix == "false" || f.pathprefix == "0" || f.pathprefix == "no") cfg.prefix_as_path = false;
@@ -190,6 +200,9 @@ int serve(Config cfg) {
     if (!cache) die("sipi.cache_dir: " + cache.error().message);
     ctx->cache = std::move(*cache);
   }
+  std::uint64_t budget = 0;
+  sipi::parse_byte_size(cfg.max_decode_memory, budget);  // validated already
+  if (budget > 0) ctx->memory = std::make_shared<sipi::service::MemoryBudget>(budget);
   ctx->config = std::make_shared<const Config>(std::move(cfg));
 
   // A server runs many small pipelines at once: libvips' operation cache would only hold
@@ -250,6 +263,13 @@ int main(int argc, char** argv) {
   compare->add_option("a", cmp_a, "first image")->required();
   compare->add_option("b", cmp_b, "second image")->required();
 
+  std::string health_host = "127.0.0.1";
+  int health_port = 1024, health_timeout = 5;
+  CLI::App* health = app.add_subcommand("health", "check a running server (exit 0 = healthy)");
+  health->add_option("--port", health_port, "the server's port")->envname("SIPI_SERVERPORT");
+  health->add_option("--host", health_host, "the server's address");
+  health->add_option("--timeout", health_timeout, "seconds to wait for the answer");
+
   std::string verify_file, verify_service, verify_access;
   CLI::App* verify = app.add_subcommand("verify", "check that an image decodes completely");
   verify->add_option("file", verify_file, "image");
@@ -272,6 +292,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   if (server->parsed()) return serve(build_config(*server, flags));
+  if (health->parsed()) return sipi::cli::run_health(health_host, health_port, health_timeout);
   sipi::source::init_codecs();
   sipi::metadata::init();
   route_glib_warnings();  // the CLI promises one line on stderr per failure

@@ -21,4 +21,7 @@ int run_verify(const std::string& path);
 int run_verify_service_file(const std::string& path);
 int run_verify_access_file(const std::string& path);
 
+// GET /health of a running server; 0 when healthy.
+int run_health(const std::string& host, int port, int timeout_seconds);
+
 }  // namespace sipi::cli

@@ -53,6 +53,9 @@ Result<Ok> Config::validate() const {
     return bad_key("cache_size", "must be -1, 0 or a size like 200M");
   }
   if (cache_nfiles < 0) return bad_key("cache_nfiles", "must be >= 0");
+  if (max_waiting < -1) return bad_key("max_waiting", "must be >= 0");
+  if (!(queue_timeout > 0 && queue_timeout <= 3600)) return bad_key("queue_timeout", "must be 0 < s <= 3600");
+  if (!parse_byte_size(max_decode_memory, bytes)) return bad_key("max_decode_memory", "must be a size like 1G (0 = none)");
   for (const std::string* cc : {&cache_control, &cache_control_restricted}) {
     if (cc->find_first_of("\r\n") != std::string::npos) return bad_key("cache_control", "must be one line");
   }

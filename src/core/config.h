@@ -71,6 +71,12 @@ struct Config {
   int keep_alive_timeout = 30;   // seconds an idle keep-alive connection stays open
   int write_timeout = 60;        // seconds to send one response
   int tile_size = 512;           // tile edge declared for sources without native tiles
+  // Admission (SIPI's --max-waiting / --queue-timeout): expensive requests that may wait for a
+  // worker (-1 = 2 × workers), and how long any request may wait before it gets 503.
+  int max_waiting = -1;
+  double queue_timeout = 5;
+  // Decode-memory budget shared by requests in flight ("0" = no budget).
+  std::string max_decode_memory = "1G";
   // HTTP Cache-Control of images and info.json: allowed responses, and restricted ones (a
   // size cap or watermark from pre_flight: never shared, revalidated so a login shows).
   std::string cache_control = "public, max-age=86400";

@@ -11,6 +11,7 @@ Response handle_info(const AppContext& ctx, const RequestView& req, const iiif::
 Response handle_redirect(const AppContext& ctx, const RequestView& req, const iiif::RedirectRequest& rr);
 Response handle_static(const AppContext& ctx, const RequestView& req);
 Response handle_health(const AppContext& ctx, const RequestView& req);
+Response handle_metrics(const AppContext& ctx, const RequestView& req);
 Response handle_preflight(const RequestView& req);
 Response handle_file(const AppContext& ctx, const RequestView& req, const iiif::FileRequest& fr);
 Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif::KnoraRequest& kr);

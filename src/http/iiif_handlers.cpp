@@ -1,6 +1,7 @@
 // IIIF image, info and base-URI redirect responses (IIIF 3.0 §2, §5, §7).
 #include <nlohmann/json.hpp>
 
+#include "core/metrics.h"
 #include "http/access_check.h"
 #include "http/handlers.h"
 #include "http/respond.h"
@@ -42,6 +43,21 @@ Result<std::string> image_body(const AppContext& ctx, const service::PreparedIma
       return std::move(*hit);
     }
   }
+  std::optional<service::MemoryBudget::Reservation> reserved;
+  if (ctx.memory) {
+    const std::uint64_t need = service::decode_memory_estimate(p);
+    if (need > ctx.memory->total()) {
+      metrics().decode_memory_rejected("too_large");
+      return Error{Status::payload_too_large, "decode.too_large",
+                   "needs " + std::to_string(need >> 20) + " MiB of a " + std::to_string(ctx.memory->total() >> 20) +
+                       " MiB decode budget"};
+    }
+    reserved = ctx.memory->acquire(need, std::chrono::milliseconds(1000));
+    if (!reserved) {
+      metrics().decode_memory_rejected("busy");
+      return Error{Status::unavailable, "decode.memory_busy", {}};
+    }
+  }
   auto body = service::render_image(ctx.iiif, p);
   if (body && ctx.cache) ctx.cache->put(p.cache_key, *body);
   return body;
@@ -69,7 +85,11 @@ Response handle_image(const AppContext& ctx, const RequestView& req, const iiif:
   r.detail = "image";
   if (!req.is_head()) {
     auto body = image_body(ctx, *p, r.detail);
-    if (!body) return error_response(body.error());
+    if (!body) {
+      Response e = error_response(body.error());
+      if (body.error().status == Status::unavailable) e.set("Retry-After", "2");
+      return e;
+    }
     r.body = std::move(*body);
   }
   const std::string origin = origin_of(req, *ctx.config);

@@ -7,8 +7,27 @@
 namespace sipi::http {
 namespace {
 
-Job now(Response r) {
-  return {false, [r = std::move(r)]() { return r; }};
+Job now(Response r, const char* route = "other") {
+  return {false, [r = std::move(r)]() { return r; }, Lane::cheap, route};
+}
+
+// Work on a worker thread, in a lane, with a metrics label.
+Job work(Lane lane, const char* route, std::function<Response()> run) { return {true, std::move(run), lane, route}; }
+
+// Known before any file is opened: an image request is cheap when its output is bounded to a
+// small size by the URL itself (w, | ,h | w,h | !w,h with the given sides ≤ 1024). Everything
+// else (max, pct:, large sizes) may decode a whole image and goes to the expensive lane.
+Lane image_lane(const iiif::ImageRequest& r) {
+  constexpr std::int64_t kSmall = 1024;
+  using K = iiif::SizeSpec::Kind;
+  const auto& s = r.size;
+  switch (s.kind) {
+    case K::width: return s.w <= kSmall ? Lane::cheap : Lane::expensive;
+    case K::height: return s.h <= kSmall ? Lane::cheap : Lane::expensive;
+    case K::exact:
+    case K::confined: return s.w <= kSmall && s.h <= kSmall ? Lane::cheap : Lane::expensive;
+    default: return Lane::expensive;
+  }
 }
 
 bool under(std::string_view path, const std::string& route) {
@@ -26,12 +45,12 @@ Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
   for (const auto& r : cfg.routes) {
     if (r.method == req.method && under(req.path(), r.route)) {
       auto script = std::filesystem::path(cfg.scriptdir) / r.script;
-      return {true, [ctx, req = std::move(req), script]() { return handle_script(*ctx, req, script, false); }};
+      return work(Lane::expensive, "lua", [ctx, req = std::move(req), script]() { return handle_script(*ctx, req, script, false); });
     }
   }
-  if (req.method == "OPTIONS") return now(handle_preflight(req));
+  if (req.method == "OPTIONS") return now(handle_preflight(req), "options");
   if (req.method == "POST" && !ctx->docroot.empty() && under(req.path(), ctx->wwwroute) && (req.path().ends_with(".lua") || req.path().ends_with(".elua"))) {
-    return {true, [ctx, req = std::move(req)]() { return handle_static(*ctx, req); }};
+    return work(Lane::expensive, "lua", [ctx, req = std::move(req)]() { return handle_static(*ctx, req); });
   }
   if (req.method != "GET" && req.method != "HEAD") {
     Response r = error_response({Status::method_not_allowed, "http.method", {}});
@@ -40,7 +59,8 @@ Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
   }
   std::string_view path = req.path();
   if (path.empty() || path[0] != '/') return now(error_response(Error::bad_request("http.target")));
-  if (path == "/health") return now(handle_health(*ctx, req));
+  if (path == "/health") return now(handle_health(*ctx, req), "health");
+  if (path == "/metrics") return work(Lane::cheap, "metrics", [ctx, req]() { return handle_metrics(*ctx, req); });
   // Browsers ask for it on every page; it is not an IIIF base URI to redirect.
   if (path == "/favicon.ico") return now(error_response(Error::not_found("http.no_favicon")));
   if (!ctx->docroot.empty()) {
@@ -52,7 +72,9 @@ Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
       return now(std::move(r));
     }
     if (under(path, ctx->wwwroute)) {
-      return {true, [ctx, req = std::move(req)]() { return handle_static(*ctx, req); }};
+      bool script = path.ends_with(".lua") || path.ends_with(".elua");
+      return work(script ? Lane::expensive : Lane::cheap, script ? "lua" : "static",
+                  [ctx, req = std::move(req)]() { return handle_static(*ctx, req); });
     }
   }
 
@@ -62,15 +84,15 @@ Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
       [&](auto&& r) -> Job {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, iiif::RedirectRequest>) {
-          return now(handle_redirect(*ctx, req, r));
+          return now(handle_redirect(*ctx, req, r), "redirect");
         } else if constexpr (std::is_same_v<T, iiif::KnoraRequest>) {
-          return {true, [ctx, req, r]() { return handle_knora(*ctx, req, r); }};
+          return work(Lane::expensive, "knora", [ctx, req, r]() { return handle_knora(*ctx, req, r); });
         } else if constexpr (std::is_same_v<T, iiif::FileRequest>) {
-          return {true, [ctx, req, r]() { return handle_file(*ctx, req, r); }};
+          return work(Lane::cheap, "file", [ctx, req, r]() { return handle_file(*ctx, req, r); });
         } else if constexpr (std::is_same_v<T, iiif::InfoRequest>) {
-          return {true, [ctx, req, r]() { return handle_info(*ctx, req, r); }};
+          return work(Lane::cheap, "info", [ctx, req, r]() { return handle_info(*ctx, req, r); });
         } else {
-          return {true, [ctx, req, r]() { return handle_image(*ctx, req, r); }};
+          return work(image_lane(r), "image", [ctx, req, r]() { return handle_image(*ctx, req, r); });
         }
       },
       *classified);

@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "http/admission.h"
 #include "http/message.h"
 
 namespace sipi::http {
@@ -11,6 +12,8 @@ namespace sipi::http {
 struct Job {
   bool on_worker = false;
   std::function<Response()> run;
+  Lane lane = Lane::cheap;     // admission lane when on_worker
+  const char* route = "other";  // metrics label
 };
 
 Job route(std::shared_ptr<const AppContext> ctx, RequestView req);

@@ -18,7 +18,7 @@ namespace {
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   Listener(net::io_context& ioc, tcp::acceptor& acceptor, std::shared_ptr<const AppContext> ctx,
-           net::thread_pool& workers, std::shared_ptr<SessionRegistry> registry)
+           Admission& workers, std::shared_ptr<SessionRegistry> registry)
       : ioc_(ioc), acceptor_(acceptor), ctx_(std::move(ctx)), workers_(workers), registry_(std::move(registry)) {}
 
   void accept() {
@@ -34,7 +34,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   net::io_context& ioc_;
   tcp::acceptor& acceptor_;
   std::shared_ptr<const AppContext> ctx_;
-  net::thread_pool& workers_;
+  Admission& workers_;
   std::shared_ptr<SessionRegistry> registry_;
 };
 
@@ -44,7 +44,14 @@ int run_server(std::shared_ptr<const AppContext> ctx) {
   const Config& cfg = *ctx->config;
   const int io_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 4);
   net::io_context ioc(io_threads);
-  net::thread_pool workers(static_cast<std::size_t>(cfg.worker_threads()));
+  const int n = cfg.worker_threads();
+  AdmissionLimits limits;
+  limits.workers = n;
+  limits.expensive_workers = std::max(1, n / 2);
+  limits.cheap_queue = static_cast<std::size_t>(std::max(64, 16 * n));
+  limits.expensive_queue = static_cast<std::size_t>(cfg.max_waiting >= 0 ? cfg.max_waiting : 2 * n);
+  limits.queue_timeout = std::chrono::milliseconds(static_cast<long long>(cfg.queue_timeout * 1000));
+  Admission workers(limits);
   auto registry = std::make_shared<SessionRegistry>();
 
   tcp::acceptor acceptor(ioc);
@@ -97,13 +104,14 @@ int run_server(std::shared_ptr<const AppContext> ctx) {
   signals.async_wait(on_signal);
 
   log::info("listening", {{"address", cfg.bind_address}, {"port", log::num(static_cast<long long>(cfg.port))},
-                          {"workers", log::num(static_cast<long long>(cfg.worker_threads()))},
+                          {"workers", log::num(static_cast<long long>(n))},
+                          {"expensive_workers", log::num(static_cast<long long>(limits.expensive_workers))},
                           {"imgroot", cfg.imgroot}});
   std::vector<std::thread> threads;
   for (int i = 1; i < io_threads; ++i) threads.emplace_back([&] { ioc.run(); });
   ioc.run();
   for (auto& t : threads) t.join();
-  workers.join();
+  workers.stop();
   log::info("stopped");
   return 0;
 }

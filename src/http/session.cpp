@@ -1,5 +1,7 @@
 #include "http/session.h"
 
+#include "core/metrics.h"
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
@@ -17,10 +19,12 @@ namespace net = boost::asio;
 void SessionRegistry::add(const std::shared_ptr<Session>& s) {
   std::lock_guard lock(mutex_);
   sessions_[s.get()] = s;
+  metrics().connections = static_cast<std::int64_t>(sessions_.size());
 }
 void SessionRegistry::remove(Session* s) {
   std::lock_guard lock(mutex_);
   sessions_.erase(s);
+  metrics().connections = static_cast<std::int64_t>(sessions_.size());
 }
 std::size_t SessionRegistry::size() {
   std::lock_guard lock(mutex_);
@@ -39,7 +43,7 @@ void SessionRegistry::drain_all() {
 }
 
 // ---- session ----
-Session::Session(net::ip::tcp::socket&& socket, std::shared_ptr<const AppContext> ctx, net::thread_pool& workers,
+Session::Session(net::ip::tcp::socket&& socket, std::shared_ptr<const AppContext> ctx, Admission& workers,
                  std::shared_ptr<SessionRegistry> registry)
     : stream_(std::move(socket)), ctx_(std::move(ctx)), workers_(workers), registry_(std::move(registry)) {
   beast::error_code ec;
@@ -177,6 +181,7 @@ void Session::take_request(Request& req) {
 
 void Session::dispatch_request() {
   Job job = route(ctx_, current_);
+  route_ = job.route;
   // The job owns the body now; the session keeps only what the access log needs, so an
   // uploaded body file is removed as soon as the job is done with it.
   current_.body.clear();
@@ -184,21 +189,31 @@ void Session::dispatch_request() {
   if (!job.on_worker) return send(job.run());
   // Decoding happens on the worker pool; the response comes back to this connection's strand,
   // so a slow reader only holds a socket, never a worker.
-  net::post(workers_, [self = shared_from_this(), run = std::move(job.run)]() mutable {
-    Response r;
-    try {
-      r = run();
-    } catch (const std::exception& e) {
-      r = error_response(Error::internal("internal.exception", e.what()));
-      log::error("unhandled exception", {{"error", e.what()}});
-    } catch (...) {
-      r = error_response(Error::internal("internal.exception"));
-    }
-    // Release what the job holds (an uploaded body's temporary file) before the client can
-    // see the response.
-    run = nullptr;
+  auto reply = [self = shared_from_this()](Response r) {
     net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
-  });
+  };
+  workers_.submit(
+      job.lane,
+      [reply, run = std::move(job.run)]() mutable {
+        Response r;
+        try {
+          r = run();
+        } catch (const std::exception& e) {
+          r = error_response(Error::internal("internal.exception", e.what()));
+          log::error("unhandled exception", {{"error", e.what()}});
+        } catch (...) {
+          r = error_response(Error::internal("internal.exception"));
+        }
+        // Release what the job holds (an uploaded body's temporary file) before the client can
+        // see the response.
+        run = nullptr;
+        reply(std::move(r));
+      },
+      [reply](const char* reason) {
+        Response r = error_response({Status::unavailable, std::string("admission.") + reason, {}});
+        r.set("Retry-After", "2");
+        reply(std::move(r));
+      });
 }
 
 template <class Message>
@@ -209,13 +224,38 @@ void Session::write(std::shared_ptr<Message> msg) {
   });
 }
 
+// The request target for the log: query values may carry tokens, so only their names are kept.
+std::string loggable_target(const std::string& target) {
+  auto q = target.find('?');
+  std::string out = target.substr(0, std::min<std::size_t>(q, 512));
+  if (q == std::string::npos) return out;
+  std::string_view query(target);
+  query.remove_prefix(q + 1);
+  char sep = '?';
+  while (!query.empty() && out.size() < 1024) {
+    auto amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    std::string_view name = part.substr(0, part.find('='));
+    out += sep;
+    out += std::string(name.substr(0, 64));
+    if (name.size() < part.size()) out += "=...";
+    sep = '&';
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
 void Session::access_log(const Response& r, std::int64_t bytes, double ms) {
-  log::Fields f{{"method", current_.method}, {"path", current_.target.substr(0, 512)},
+  metrics().request(route_, to_int(r.status), bytes > 0 ? static_cast<std::uint64_t>(bytes) : 0, ms / 1000.0);
+  log::Fields f{{"method", current_.method}, {"path", loggable_target(current_.target)},
                 {"status", log::num(static_cast<long long>(to_int(r.status)))},
                 {"bytes", log::num(static_cast<long long>(bytes))}, {"ms", log::num(ms)},
                 {"client", client_ip_}, {"detail", r.detail}};
   if (to_int(r.status) >= 500 && !r.log_message.empty()) f.emplace_back("error", r.log_message);
-  log::write(to_int(r.status) >= 500 ? log::Level::error : log::Level::info, "request", f);
+  // Shedding (503) is deliberate: a warning, not an error.
+  const int st = to_int(r.status);
+  log::write(st == 503 ? log::Level::warning : st >= 500 ? log::Level::error : log::Level::info, "request", f);
 }
 
 void Session::send(Response r) {

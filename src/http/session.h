@@ -2,7 +2,6 @@
 // hands blocking work to the worker pool, writes the response, and repeats while keep-alive.
 #pragma once
 
-#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <atomic>
@@ -11,6 +10,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "http/admission.h"
 #include "http/message.h"
 
 namespace sipi::http {
@@ -34,7 +34,7 @@ class SessionRegistry {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<const AppContext> ctx,
-          boost::asio::thread_pool& workers, std::shared_ptr<SessionRegistry> registry);
+          Admission& workers, std::shared_ptr<SessionRegistry> registry);
   ~Session();
   void start();
   // Called on drain: closes the connection if it is waiting for a request, otherwise makes
@@ -67,7 +67,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::file_body>> file_parser_;
   std::shared_ptr<class TempFile> body_file_;
   std::shared_ptr<const AppContext> ctx_;
-  boost::asio::thread_pool& workers_;
+  Admission& workers_;
   std::shared_ptr<SessionRegistry> registry_;
   RequestView current_;
   bool keep_alive_ = false;
@@ -75,6 +75,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool idle_ = true;  // waiting for the first byte of a request
   std::chrono::steady_clock::time_point started_;
   std::string client_ip_;
+  std::string route_ = "other";  // metrics label of the current request
 };
 
 }  // namespace sipi::http

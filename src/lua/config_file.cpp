@@ -46,6 +46,10 @@ struct Reader {
     }
     return fail("String or integer expected for " + name(key));
   }
+  Result<double> number(std::string_view key) {
+    if (lua_type(L, -1) != LUA_TNUMBER) return fail("Number expected for " + name(key));
+    return static_cast<double>(lua_tonumber(L, -1));
+  }
   Result<bool> boolean(std::string_view key) {
     if (!lua_isboolean(L, -1)) return fail("Boolean expected for " + name(key));
     return lua_toboolean(L, -1) != 0;
@@ -74,6 +78,7 @@ Setter int64_key(std::int64_t Config::*f, std::string_view k) { return set(f, &R
 Setter str_key(std::string Config::*f, std::string_view k) { return set(f, &Reader::string, k); }
 Setter size_key(std::string Config::*f, std::string_view k) { return set(f, &Reader::string_or_number, k); }
 Setter bool_key(bool Config::*f, std::string_view k) { return set(f, &Reader::boolean, k); }
+Setter number_key(double Config::*f, std::string_view k) { return set(f, &Reader::number, k); }
 
 Result<Ok> read_scaling(Reader& r, Config& c) {
   lua_State* L = r.L;
@@ -139,6 +144,9 @@ const std::vector<std::pair<std::string_view, Setter>>& sipi_keys() {
       {"keep_alive_timeout", int_key(&Config::keep_alive_timeout, "keep_alive_timeout")},
       {"write_timeout", int_key(&Config::write_timeout, "write_timeout")},
       {"tile_size", int_key(&Config::tile_size, "tile_size")},
+      {"max_waiting", int_key(&Config::max_waiting, "max_waiting")},
+      {"queue_timeout", number_key(&Config::queue_timeout, "queue_timeout")},
+      {"max_decode_memory", size_key(&Config::max_decode_memory, "max_decode_memory")},
       {"cache_control", str_key(&Config::cache_control, "cache_control")},
       {"cache_control_restricted", str_key(&Config::cache_control_restricted, "cache_control_restricted")},
   };
@@ -148,8 +156,8 @@ const std::vector<std::pair<std::string_view, Setter>>& sipi_keys() {
 // Keys of SIPI's past versions: still found in configs, meaningless now.
 const std::set<std::string_view>& retired_keys() {
   static const std::set<std::string_view> keys = {
-      "ssl_port", "ssl_certificate", "ssl_key", "keep_alive", "max_waiting_connections", "queue_timeout",
-      "logfile", "subdir_levels", "subdir_excludes", "userid", "max_pixel_limit", "max_decode_memory",
+      "ssl_port", "ssl_certificate", "ssl_key", "keep_alive", "max_waiting_connections",
+      "logfile", "subdir_levels", "subdir_excludes", "userid", "max_pixel_limit",
       "decode_memory_mode", "rate_limit_mode", "rate_limit_max_pixels", "rate_limit_window",
       "rate_limit_pixel_threshold", "memory_limit", "admission_mode", "cache_hysteresis", "sslport",
       "tiles_thread_ratio"};

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/metrics.h"
 #include "core/log.h"
 #include "lua/server_api.h"
 #include "lua/state.h"
@@ -77,6 +78,7 @@ Result<Ok> guarded_call(lua_State* L, int nargs, int nres) {
   CallState* cs = call_state(L);
   if (cs->killed) {
     lua_pop(L, 1);
+    metrics().lua_kill(std::string(cs->killed) == "time" ? "timeout" : "memory");
     return Error{Status::internal_error, "lua.killed", std::string("script stopped: ") + cs->killed};
   }
   if (status == LUA_YIELD) {
@@ -87,6 +89,7 @@ Result<Ok> guarded_call(lua_State* L, int nargs, int nres) {
     luaL_traceback(L, co, lua_tostring(co, -1), 0);
     std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "error";
     lua_pop(L, 2);
+    if (cs->over_memory) metrics().lua_kill("memory");
     return Error{Status::internal_error, cs->over_memory ? "lua.killed" : "lua.error", msg};
   }
   nresults = std::min(nresults, nres);

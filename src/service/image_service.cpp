@@ -93,6 +93,32 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
   return p;
 }
 
+std::uint64_t decode_memory_estimate(const PreparedImage& p) {
+  std::vector<Dim> levels;
+  for (const auto& l : p.shape.levels) levels.push_back(l.size);
+  const std::size_t li = pipeline::choose_level(levels, p.region, p.size);
+  const Dim lv = levels[li];
+  const Rect at = pipeline::region_at_level(p.region, p.shape.size, lv);
+  const auto px = [](std::int64_t w, std::int64_t h) { return static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h); };
+  constexpr std::uint64_t kPixel = 4 * 2;  // up to 4 bands of 16 bits
+  std::uint64_t in;
+  if (p.shape.format == source::SourceFormat::jp2 && px(at.w, at.h) <= kDirectJp2MaxPixels) {
+    in = px(at.w, at.h) * (4 * 4 + kPixel);  // OpenJPEG's 32-bit samples, then ours
+  } else if (p.shape.format == source::SourceFormat::tiff && p.shape.tile.w > 0 &&
+             px(at.w, at.h) <= kDirectTiffMaxPixels) {
+    in = px(at.w, at.h) * kPixel;  // read into one buffer
+  } else if (p.shape.tile.w > 0) {
+    in = px(lv.w, 2 * p.shape.tile.h) * kPixel;  // libvips streams rows of tiles
+  } else {
+    in = px(lv.w, lv.h) * kPixel;  // a strip or single-level image: libvips may hold the whole level
+  }
+  // Output: small ones are computed in one piece; large ones stream, and the encoded result
+  // (at worst about the size of the raw pixels) is held in memory before sending.
+  const std::uint64_t out = px(p.size.w, p.size.h);
+  const std::uint64_t rotated = p.request.rotation.is_right_angle() ? 1 : 2;
+  return in + out * 4 * (out <= (4u << 20) ? 2 : 1) * rotated + (1u << 20);
+}
+
 std::optional<std::string> stored_tile(const PreparedImage& p) {
   const auto& rq = p.request;
   if (!p.header->stored || rq.format != iiif::Format::jpg || p.watermark || rq.rotation.effective() != 0.0 ||

@@ -33,6 +33,10 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
 // The encoded image. Errors: 500 codec.*.
 Result<std::string> render_image(const Context& ctx, const PreparedImage& p);
 
+// Peak memory render_image may need for `p`, from what prepare_image knows (the level and
+// region to decode, the output size and format), rounded up: the decode-memory budget's unit.
+std::uint64_t decode_memory_estimate(const PreparedImage& p);
+
 // The response body when it is a JPEG tile stored in the source (sent without decoding), or
 // nothing when the request needs the pipeline: not a whole stored tile at a stored level, a
 // scale, rotation, quality or watermark, or a format other than JPEG.

@@ -1,0 +1,117 @@
+#include "core/metrics.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace sipi {
+namespace {
+
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+}  // namespace
+
+Metrics& metrics() {
+  static Metrics m;
+  return m;
+}
+
+void Metrics::request(const std::string& route, int status, std::uint64_t bytes, double seconds) {
+  std::lock_guard lock(mu_);
+  Series& s = requests_[{route, status}];
+  s.count += 1;
+  s.bytes += bytes;
+  s.sum += seconds;
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) s.buckets[i] += 1;
+  }
+}
+
+void Metrics::lua_kill(const std::string& reason) {
+  std::lock_guard lock(mu_);
+  lua_kills_[reason] += 1;
+}
+
+void Metrics::shed(const std::string& lane, const std::string& reason) {
+  std::lock_guard lock(mu_);
+  sheds_[{lane, reason}] += 1;
+}
+
+void Metrics::decode_memory_rejected(const std::string& reason) {
+  std::lock_guard lock(mu_);
+  memory_rejected_[reason] += 1;
+}
+
+std::string Metrics::render(const std::string& extra) const {
+  std::ostringstream o;
+  std::lock_guard lock(mu_);
+  o << "# HELP sipi_http_requests_total Requests answered, by route and status.\n"
+       "# TYPE sipi_http_requests_total counter\n";
+  for (const auto& [k, s] : requests_) {
+    o << "sipi_http_requests_total{route=\"" << k.first << "\",status=\"" << k.second << "\"} " << s.count << "\n";
+  }
+  o << "# HELP sipi_http_response_bytes_total Body bytes sent, by route and status.\n"
+       "# TYPE sipi_http_response_bytes_total counter\n";
+  for (const auto& [k, s] : requests_) {
+    o << "sipi_http_response_bytes_total{route=\"" << k.first << "\",status=\"" << k.second << "\"} " << s.bytes
+      << "\n";
+  }
+  o << "# HELP sipi_http_request_duration_seconds Time from complete request head to response ready.\n"
+       "# TYPE sipi_http_request_duration_seconds histogram\n";
+  for (const auto& [k, s] : requests_) {
+    const std::string labels = "route=\"" + k.first + "\",status=\"" + std::to_string(k.second) + "\"";
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+      o << "sipi_http_request_duration_seconds_bucket{" << labels << ",le=\"" << num(kBuckets[i]) << "\"} "
+        << s.buckets[i] << "\n";
+    }
+    o << "sipi_http_request_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} " << s.count << "\n";
+    o << "sipi_http_request_duration_seconds_sum{" << labels << "} " << num(s.sum) << "\n";
+    o << "sipi_http_request_duration_seconds_count{" << labels << "} " << s.count << "\n";
+  }
+  o << "# HELP sipi_lua_kills_total Lua calls stopped for exceeding their time or memory.\n"
+       "# TYPE sipi_lua_kills_total counter\n";
+  for (const char* r : {"timeout", "memory"}) {
+    auto it = lua_kills_.find(r);
+    o << "sipi_lua_kills_total{reason=\"" << r << "\"} " << (it == lua_kills_.end() ? 0 : it->second) << "\n";
+  }
+  o << "# HELP sipi_admission_shed_total Requests answered 503 without being run.\n"
+       "# TYPE sipi_admission_shed_total counter\n";
+  for (const char* lane : {"cheap", "expensive"}) {
+    for (const char* reason : {"queue_full", "queue_timeout", "draining"}) {
+      auto it = sheds_.find({lane, reason});
+      o << "sipi_admission_shed_total{lane=\"" << lane << "\",reason=\"" << reason << "\"} "
+        << (it == sheds_.end() ? 0 : it->second) << "\n";
+    }
+  }
+  o << "# HELP sipi_admission_queue_depth Requests waiting for a worker.\n"
+       "# TYPE sipi_admission_queue_depth gauge\n"
+       "sipi_admission_queue_depth{lane=\"cheap\"} " << queue_depth[0].load() << "\n"
+       "sipi_admission_queue_depth{lane=\"expensive\"} " << queue_depth[1].load() << "\n"
+       "# HELP sipi_admission_in_flight Requests running on a worker.\n"
+       "# TYPE sipi_admission_in_flight gauge\n"
+       "sipi_admission_in_flight{lane=\"cheap\"} " << in_flight[0].load() << "\n"
+       "sipi_admission_in_flight{lane=\"expensive\"} " << in_flight[1].load() << "\n";
+  o << "# HELP sipi_decode_memory_used_bytes Decode memory reserved by requests in flight.\n"
+       "# TYPE sipi_decode_memory_used_bytes gauge\n"
+       "sipi_decode_memory_used_bytes " << decode_memory_used.load() << "\n"
+       "# HELP sipi_decode_memory_budget_bytes The decode-memory budget (max_decode_memory).\n"
+       "# TYPE sipi_decode_memory_budget_bytes gauge\n"
+       "sipi_decode_memory_budget_bytes " << decode_memory_budget.load() << "\n"
+       "# HELP sipi_decode_memory_rejected_total Requests refused by the decode-memory budget.\n"
+       "# TYPE sipi_decode_memory_rejected_total counter\n";
+  for (const char* r : {"busy", "too_large"}) {
+    auto it = memory_rejected_.find(r);
+    o << "sipi_decode_memory_rejected_total{reason=\"" << r << "\"} "
+      << (it == memory_rejected_.end() ? 0 : it->second) << "\n";
+  }
+  o << "# HELP sipi_connections_open Client connections open.\n"
+       "# TYPE sipi_connections_open gauge\n"
+       "sipi_connections_open " << connections.load() << "\n";
+  o << extra;
+  return o.str();
+}
+
+}  // namespace sipi

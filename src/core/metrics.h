@@ -1,0 +1,50 @@
+// Process-wide counters for GET /metrics (Prometheus text format). Fixed names, a few labels
+// from small closed sets (route, status class, lane, reason), so the series count stays bounded
+// whatever clients send.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace sipi {
+
+class Metrics {
+ public:
+  // Upper bounds (seconds) of the request-duration histogram buckets.
+  static constexpr std::array<double, 12> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                      0.1,   0.25,   0.5,   1,    2.5,   10};
+
+  void request(const std::string& route, int status, std::uint64_t bytes, double seconds);
+  void lua_kill(const std::string& reason);
+  void shed(const std::string& lane, const std::string& reason);
+  void decode_memory_rejected(const std::string& reason);
+
+  std::atomic<std::int64_t> queue_depth[2] = {0, 0};  // cheap, expensive lane
+  std::atomic<std::int64_t> in_flight[2] = {0, 0};
+  std::atomic<std::int64_t> decode_memory_used{0};
+  std::atomic<std::int64_t> decode_memory_budget{0};
+  std::atomic<std::int64_t> connections{0};
+
+  // The counters as Prometheus text; `extra` is appended (gauges owned elsewhere).
+  std::string render(const std::string& extra) const;
+
+ private:
+  struct Series {
+    std::uint64_t count = 0, bytes = 0;
+    double sum = 0;
+    std::array<std::uint64_t, kBuckets.size()> buckets{};
+  };
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int>, Series> requests_;  // (route, status)
+  std::map<std::string, std::uint64_t> lua_kills_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> sheds_;
+  std::map<std::string, std::uint64_t> memory_rejected_;
+};
+
+Metrics& metrics();
+
+}  // namespace sipi
