@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <curl/curl.h>
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -212,6 +213,12 @@ int serve(Config cfg) {
   // Every request allocates and frees pixel buffers of 0.1–30 MB. glibc serves those with fresh
   // mmaps (page faults and zeroing on every request, ~20 % of a thumbnail's CPU); kept in the
   // heap they are reused. Measured in bench/README.md (allocator).
+  // Many keep-alive viewers: use the hard limit on open files, not the 1024 soft default.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 128 << 20);
   sipi::source::init_codecs();

@@ -1,4 +1,6 @@
 // IIIF image, info and base-URI redirect responses (IIIF 3.0 §2, §5, §7).
+#include <malloc.h>
+
 #include <nlohmann/json.hpp>
 
 #include "core/metrics.h"
@@ -60,6 +62,9 @@ Result<std::string> image_body(const AppContext& ctx, const service::PreparedIma
   }
   auto body = service::render_image(ctx.iiif, p);
   if (body && ctx.cache) ctx.cache->put(p.cache_key, *body);
+  // A large decode leaves free pages scattered in malloc's arenas; hand them back now rather
+  // than let the RSS stay at its peak.
+  if (reserved && service::decode_memory_estimate(p) > (64u << 20)) ::malloc_trim(0);
   return body;
 }
 

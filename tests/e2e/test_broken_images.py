@@ -1,0 +1,150 @@
+"""A corpus of broken images, generated here: truncated files, wrong extensions, headers that
+declare 100000 × 100000 pixels (decompression bombs), zero sizes, corrupt JPEG 2000 codestreams.
+Each request gets a clean status (never a hang or a crash), memory stays bounded, and the
+server keeps serving."""
+import os
+import struct
+import subprocess
+import zlib
+
+import pytest
+
+from conftest import start_server, stop_server
+from fixtures import grid_image
+
+OK_STATUSES = {200, 400, 404, 413, 500, 503}
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png(width, height, idat=b""):
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+
+
+def patch_tiff_size(data, width, height):
+    """Rewrites ImageWidth/ImageLength of the first IFD of a little-endian classic TIFF."""
+    data = bytearray(data)
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    n = struct.unpack_from("<H", data, ifd)[0]
+    for i in range(n):
+        e = ifd + 2 + 12 * i
+        tag, typ = struct.unpack_from("<HH", data, e)
+        if tag in (256, 257):
+            value = width if tag == 256 else height
+            if typ == 3:
+                struct.pack_into("<H", data, e + 8, min(value, 65535))
+            else:
+                struct.pack_into("<I", data, e + 8, value)
+    return bytes(data)
+
+
+def patch_jpeg_size(data, width, height):
+    data = bytearray(data)
+    i = 2
+    while i < len(data):
+        marker = data[i + 1]
+        length = struct.unpack_from(">H", data, i + 2)[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            struct.pack_into(">HH", data, i + 5, height, width)
+            break
+        i += 2 + length
+    return bytes(data)
+
+
+def patch_j2k_size(data, width, height):
+    """SIZ of the codestream (raw or in jp2c): Xsiz, Ysiz, and one tile as large as the image."""
+    data = bytearray(data)
+    i = data.find(b"\xff\x4f\xff\x51")
+    struct.pack_into(">IIIIII", data, i + 8, width, height, 0, 0, width, height)
+    return bytes(data)
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory):
+    work = tmp_path_factory.mktemp("broken")
+    root = work / "images"
+    root.mkdir()
+    grid = grid_image(512, 384)
+    grid.save(root / "ok.png")
+    grid.save(root / "ok.jpg", quality=90)
+    grid.save(root / "ok.webp", quality=80)
+    subprocess.run(["vips", "tiffsave", str(root / "ok.png"), str(root / "ok.tif"), "--tile", "--pyramid",
+                    "--compression", "deflate"], check=True)
+    subprocess.run(["vips", "tiffsave", str(root / "ok.png"), str(root / "strip.tif")], check=True)
+    subprocess.run(["opj_compress", "-i", str(root / "ok.png"), "-o", str(root / "ok.jp2"), "-t", "256,256"],
+                   check=True, capture_output=True)
+    subprocess.run(["opj_compress", "-i", str(root / "ok.png"), "-o", str(root / "ok.j2k")],
+                   check=True, capture_output=True)
+    files = {}
+    for name in ("ok.png", "ok.jpg", "ok.webp", "ok.tif", "strip.tif", "ok.jp2", "ok.j2k"):
+        data = (root / name).read_bytes()
+        stem, ext = name.split(".")
+        for frac in (0.1, 0.5, 0.9):
+            files[f"trunc{int(frac * 100)}-{stem}.{ext}"] = data[: int(len(data) * frac)]
+        files[f"header-only-{stem}.{ext}"] = data[:64]
+    # Wrong extensions: sniffed, not trusted.
+    files["png-as.jp2"] = (root / "ok.png").read_bytes()
+    files["jpg-as.tif"] = (root / "ok.jpg").read_bytes()
+    # Decompression bombs: tiny files declaring 100000 × 100000 pixels.
+    files["bomb.png"] = png(100000, 100000, zlib.compress(b"\x00" * 1000))
+    files["bomb-strip.tif"] = patch_tiff_size((root / "strip.tif").read_bytes(), 100000, 100000)
+    files["bomb-tiled.tif"] = patch_tiff_size((root / "ok.tif").read_bytes(), 100000, 100000)
+    files["bomb.jpg"] = patch_jpeg_size((root / "ok.jpg").read_bytes(), 65000, 65000)
+    files["bomb.jp2"] = patch_j2k_size((root / "ok.jp2").read_bytes(), 100000, 100000)
+    files["bomb.j2k"] = patch_j2k_size((root / "ok.j2k").read_bytes(), 100000, 100000)
+    # Zero sizes.
+    files["zero.png"] = png(0, 0)
+    files["zero-w.tif"] = patch_tiff_size((root / "strip.tif").read_bytes(), 0, 384)
+    files["zero.jpg"] = patch_jpeg_size((root / "ok.jpg").read_bytes(), 0, 384)
+    files["zero.jp2"] = patch_j2k_size((root / "ok.jp2").read_bytes(), 0, 0)
+    # Corrupt JPEG 2000 codestreams: garbage in the tile data, a broken SOT, a cut main header.
+    jp2 = bytearray((root / "ok.jp2").read_bytes())
+    sot = jp2.find(b"\xff\x90")
+    files["garbage-tiles.jp2"] = bytes(jp2[: sot + 14]) + os.urandom(len(jp2) - sot - 14)
+    bad_sot = bytearray(jp2)
+    struct.pack_into(">I", bad_sot, sot + 6, 0xFFFFFFF0)  # Psot beyond the file
+    files["bad-psot.jp2"] = bytes(bad_sot)
+    bad_tile = bytearray(jp2)
+    struct.pack_into(">H", bad_tile, sot + 4, 999)  # a tile index outside the grid
+    files["bad-tile-index.jp2"] = bytes(bad_tile)
+    files["cut-header.jp2"] = bytes(jp2[: jp2.find(b"\xff\x4f") + 30])
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    srv = start_server(str(work), str(root), extra="cache_size = 0, max_decode_memory = '512M',")
+    srv.names = sorted(files)
+    yield srv
+    stop_server(srv)
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+URL_FORMS = ["info.json", "full/max/0/default.jpg", "0,0,256,256/256,/0/default.jpg", "full/!200,200/0/default.png",
+             "pct:50,50,10,10/max/90/default.webp"]
+
+
+def test_every_broken_image_gets_a_clean_status(broken):
+    answered = {}
+    for name in broken.names:
+        for form in URL_FORMS:
+            status, _, body = broken.request(f"/{name}/{form}", timeout=60)
+            assert status in OK_STATUSES, (name, form, status, body[:80])
+            if status >= 400:
+                assert b"/" not in body.split(b"\n", 1)[-1], (name, form, body)  # no paths in errors
+            answered[(name, form)] = status
+            assert broken.alive(), (name, form)
+    # Bombs are refused before decoding, not attempted.
+    for name in ("bomb.png", "bomb-strip.tif", "bomb.jpg"):
+        assert answered[(name, "full/max/0/default.jpg")] in (400, 413, 500), name
+    # Memory stayed bounded: no 100000² buffer was ever allocated.
+    assert rss_kb(broken.proc.pid) < 700 * 1024
+    assert broken.request("/ok.tif/0,0,256,256/256,/0/default.jpg")[0] == 200
+    assert broken.request("/ok.jp2/0,0,256,256/256,/0/default.jpg")[0] == 200
