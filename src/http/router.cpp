@@ -21,6 +21,11 @@ Lane image_lane(const iiif::ImageRequest& r) {
   constexpr std::int64_t kSmall = 1024;
   using K = iiif::SizeSpec::Kind;
   const auto& s = r.size;
+  // A small pixel region bounds the output too, unless the size upscales it.
+  if (r.region.kind == iiif::RegionSpec::Kind::pixels && !s.upscale && r.region.w.value() <= kSmall &&
+      r.region.h.value() <= kSmall) {
+    return Lane::cheap;
+  }
   switch (s.kind) {
     case K::width: return s.w <= kSmall ? Lane::cheap : Lane::expensive;
     case K::height: return s.h <= kSmall ? Lane::cheap : Lane::expensive;

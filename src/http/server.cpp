@@ -48,7 +48,7 @@ int run_server(std::shared_ptr<const AppContext> ctx) {
   AdmissionLimits limits;
   limits.workers = n;
   limits.expensive_workers = std::max(1, n / 2);
-  limits.cheap_queue = static_cast<std::size_t>(std::max(64, 16 * n));
+  limits.cheap_queue = static_cast<std::size_t>(std::max(256, 64 * n));  // a viewer asks for ~50 tiles at once
   limits.expensive_queue = static_cast<std::size_t>(cfg.max_waiting >= 0 ? cfg.max_waiting : 2 * n);
   limits.queue_timeout = std::chrono::milliseconds(static_cast<long long>(cfg.queue_timeout * 1000));
   Admission workers(limits);
