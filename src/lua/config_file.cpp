@@ -1,5 +1,7 @@
 #include "lua/config_file.h"
 
+#include <chrono>
+#include <cmath>
 #include <functional>
 #include <limits>
 #include <type_traits>
@@ -14,6 +16,22 @@ namespace {
 
 Error fail(std::string msg) { return Error{Status::internal_error, "config.invalid", std::move(msg)}; }
 
+// Globals and fields are read raw: the file may set metatables whose handlers would raise
+// errors outside a protected call.
+void raw_global(lua_State* L, const char* name) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+  lua_pushstring(L, name);
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+}
+
+void raw_field(lua_State* L, int index, const char* name) {
+  index = lua_absindex(L, index);
+  lua_pushstring(L, name);
+  lua_rawget(L, index);
+}
+
+
 // The value on top of the stack, converted or an error naming `key`.
 struct Reader {
   lua_State* L;
@@ -25,7 +43,8 @@ struct Reader {
     if (!lua_isinteger(L, -1)) {
       if (lua_type(L, -1) == LUA_TNUMBER) {
         double d = lua_tonumber(L, -1);
-        if (d == static_cast<double>(static_cast<long long>(d))) return static_cast<long long>(d);
+        // In range before the cast (1e20, 2^63 and NaN would be undefined behaviour).
+        if (d >= -9.2e18 && d <= 9.2e18 && d == std::floor(d)) return static_cast<long long>(d);
       }
       return fail("Integer expected for " + name(key));
     }
@@ -89,7 +108,7 @@ Result<Ok> read_scaling(Reader& r, Config& c) {
   };
   for (auto e : {Entry{"jpeg", &ScalingQualities::jpeg}, Entry{"tiff", &ScalingQualities::tiff},
                  Entry{"png", &ScalingQualities::png}, Entry{"j2k", &ScalingQualities::j2k}}) {
-    lua_getfield(L, -1, e.key);
+    raw_field(L, -1, e.key);
     if (!lua_isnil(L, -1)) {
       if (lua_type(L, -1) != LUA_TSTRING) {
         lua_pop(L, 1);
@@ -164,10 +183,19 @@ const std::set<std::string_view>& retired_keys() {
   return keys;
 }
 
+// The config file runs at startup before anything else: a loop in it must not hang the server.
+void config_deadline(lua_State* L, lua_Debug*) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "sipi.config_deadline");
+  auto deadline = static_cast<double>(lua_tonumber(L, -1));
+  lua_pop(L, 1);
+  auto now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  if (now > deadline) luaL_error(L, "the configuration file ran longer than 5 s");
+}
+
 Result<Ok> read_table(lua_State* L, const char* global, Config& cfg,
                       const std::vector<std::pair<std::string_view, Setter>>& keys,
                       const std::set<std::string_view>& retired) {
-  lua_getglobal(L, global);
+  raw_global(L, global);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     return Ok{};
@@ -210,11 +238,16 @@ Result<Ok> load_config_file(const std::string& path, Config& cfg) {
   auto L = new_sandboxed_state();
   if (!L) return fail("cannot create a Lua state");
   // Text only: a precompiled chunk could bypass the sandbox.
+  auto now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  lua_pushnumber(L.get(), now + 5.0);
+  lua_setfield(L.get(), LUA_REGISTRYINDEX, "sipi.config_deadline");
+  lua_sethook(L.get(), config_deadline, LUA_MASKCOUNT, 10000);
   if (luaL_loadfilex(L.get(), path.c_str(), "t") != LUA_OK || lua_pcall(L.get(), 0, 0, 0) != LUA_OK) {
     std::string msg = lua_tostring(L.get(), -1) ? lua_tostring(L.get(), -1) : "unknown Lua error";
     return fail("config file: " + msg);
   }
-  lua_getglobal(L.get(), "sipi");
+  lua_sethook(L.get(), nullptr, 0, 0);
+  raw_global(L.get(), "sipi");
   bool has_sipi = lua_istable(L.get(), -1);
   lua_pop(L.get(), 1);
   if (!has_sipi) return fail(path + ": Table expected for sipi");
@@ -226,7 +259,7 @@ Result<Ok> load_config_file(const std::string& path, Config& cfg) {
   };
   r = read_table(L.get(), "fileserver", cfg, fileserver, {});
   if (!r) return r;
-  lua_getglobal(L.get(), "routes");
+  raw_global(L.get(), "routes");
   if (!lua_isnil(L.get(), -1)) {
     if (!lua_istable(L.get(), -1)) return fail("Table expected for routes");
     lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L.get(), -1));
@@ -236,7 +269,7 @@ Result<Ok> load_config_file(const std::string& path, Config& cfg) {
       Route route;
       for (auto [key, field] : {std::pair{"method", &Route::method}, std::pair{"route", &Route::route},
                                 std::pair{"script", &Route::script}}) {
-        lua_getfield(L.get(), -1, key);
+        raw_field(L.get(), -1, key);
         if (lua_type(L.get(), -1) != LUA_TSTRING) {
           return fail("String expected for routes[" + std::to_string(i) + "]." + key);
         }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -95,6 +96,42 @@ TEST_F(ConfigFileTest, MissingFile) {
   Config c;
   auto r = load_config_file("/nonexistent/sipi.lua", c);
   ASSERT_FALSE(r);
+}
+
+}  // namespace
+}  // namespace sipi::lua
+
+namespace sipi::lua {
+namespace {
+
+// Found by fuzz/fuzz_config (reproducers in fuzz/crashes/).
+TEST_F(ConfigFileTest, HugeFloatsAreOutOfRangeNotUndefined) {
+  for (const char* v : {"1e20", "2^63", "-1e300", "0/0", "1/0"}) {
+    Config c;
+    auto r = load_config_file(write(std::string("sipi = { port = ") + v + " }").string(), c);
+    ASSERT_FALSE(r) << v;
+    EXPECT_NE(r.error().message.find("sipi.port"), std::string::npos) << r.error().message;
+  }
+}
+
+TEST_F(ConfigFileTest, EndlessConfigScriptIsStopped) {
+  Config c;
+  auto start = std::chrono::steady_clock::now();
+  auto r = load_config_file(write("sipi = { imgroot = '/tmp' }\nwhile true do end\n").string(), c);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("longer than 5 s"), std::string::npos) << r.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST_F(ConfigFileTest, MetatablesThatRaiseDoNotCrashTheReader) {
+  Config c;
+  auto r = load_config_file(write(R"(
+setmetatable(_G, { __index = function(_, k) error("no global " .. k) end })
+sipi = setmetatable({ imgroot = '/tmp', scaling_quality = setmetatable({}, { __index = function() error("x") end }) },
+                    { __index = function() error("y") end })
+)").string(), c);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(c.imgroot, "/tmp");
 }
 
 }  // namespace
