@@ -88,7 +88,8 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
                 iiif::canonical_rotation(req.rotation) + "/" + std::string(iiif::quality_name(req.quality)) +
                 "." + std::string(fi.ext);
   p.cache_key = p.canonical + "|" + p.file.path.string() + "|" + std::to_string(p.file.mtime_ns) + "|" +
-                std::to_string(p.file.bytes) + "|" + std::to_string(ctx.jpeg_quality) + "|" + access.fingerprint;
+                std::to_string(p.file.bytes) + "|" + std::to_string(ctx.jpeg_quality) + "|" +
+                std::to_string(static_cast<int>(scaling_for(ctx, req.format))) + "|" SIPI_VERSION "|" + access.fingerprint;
   p.etag = make_etag(p.cache_key);
   return p;
 }
