@@ -10,8 +10,12 @@ Result<ImageShape> probe_jpeg(const std::filesystem::path& path) {
     ImageShape s;
     s.format = SourceFormat::jpeg;
     s.size = {img.width(), img.height()};
-    for (int f : {1, 2, 4, 8}) {
-      Dim d{(s.size.w + f - 1) / f, (s.size.h + f - 1) / f};
+    s.levels.push_back({s.size, 1, -1});
+    for (int f : {2, 4, 8}) {
+      // libvips' jpegload rounds a shrunk size down (1001 px at 1/2 is 500), and a side that
+      // rounds to 0 trips an assertion that aborts the process: tiny images get no levels.
+      Dim d{s.size.w / f, s.size.h / f};
+      if (d.w < 8 || d.h < 8) break;
       s.levels.push_back({d, f, -1});
     }
     return s;
