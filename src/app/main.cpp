@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <vips/vips8>
+#include <vips/vector.h>
 
 #include "cache/derivative_cache.h"
 #include "cli/commands.h"
@@ -93,10 +95,18 @@ void add_convert_options(CLI::App& cmd, sipi::cli::ConvertOptions& o) {
   auto* jp = &o.jp2;
   cmd.add_option("--Sprofile", [](const CLI::results_t&) { return true; }, "accepted for SIPI compatibility");
   cmd.add_option("--rates", [jp](const CLI::results_t& r) {
-    for (const auto& v : r) {
-      if (v == "X" || v == "x") { jp->rates.push_back(0); continue; }
-      try { jp->rates.push_back(std::stod(v)); } catch (...) { return false; }
+    // "20 10 5" quoted as one argument is three layers too (and "20abc" is an error, not 20).
+    for (const auto& arg : r) {
+      std::istringstream words(arg);
+      std::string v;
+      while (words >> v) {
+        if (v == "X" || v == "x") { jp->rates.push_back(0); continue; }
+        std::size_t used = 0;
+        try { jp->rates.push_back(std::stod(v, &used)); } catch (...) { return false; }
+        if (used != v.size() || jp->rates.back() < 0) return false;
+      }
     }
+    if (jp->rates.empty()) return false;
     jp->lossless = jp->rates.empty() || jp->rates.back() == 0;
     return true;
   }, "compression ratio per quality layer, e.g. 80 40 20 X (X = lossless)")->expected(1, 100);
@@ -210,6 +220,11 @@ int serve(Config cfg) {
   // memory, and per-pipeline threads would compete with the worker pool (ADR 0002).
   vips_cache_set_max(0);
   vips_concurrency_set(1);
+  // No Orc: with the operation cache off, every request compiles and frees Orc programs (for
+  // resampling), and liborc 0.4.33 freeing code on two threads at once crashed the server
+  // (SIGSEGV in orc_code_free, 40000² thumbnails at concurrency 32). The C paths cost less than
+  // compiling a program per request for small outputs.
+  vips_vector_set_enabled(FALSE);
   // Every request allocates and frees pixel buffers of 0.1–30 MB. glibc serves those with fresh
   // mmaps (page faults and zeroing on every request, ~20 % of a thumbnail's CPU); kept in the
   // heap they are reused. Measured in bench/README.md (allocator).

@@ -33,6 +33,7 @@ bool parse_byte_size(std::string_view s, std::uint64_t& out) {
   std::uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc{} || p != s.data() + s.size()) return false;
+  if (v > UINT64_MAX / mult) return false;  // "17179869184G" must not wrap to 0 (no limit)
   out = v * mult;
   return true;
 }

@@ -46,8 +46,11 @@ int run_server(std::shared_ptr<const AppContext> ctx) {
   net::io_context ioc(io_threads);
   const int n = cfg.worker_threads();
   AdmissionLimits limits;
-  limits.workers = n;
-  limits.expensive_workers = std::max(1, n / 2);
+  // One more worker than configured, kept for cheap work: expensive requests may occupy all `n`
+  // (a full-size download uses every core it is given), and tiles still have a thread of their
+  // own to be scheduled on.
+  limits.workers = n + 1;
+  limits.expensive_workers = n;
   limits.cheap_queue = static_cast<std::size_t>(std::max(256, 64 * n));  // a viewer asks for ~50 tiles at once
   limits.expensive_queue = static_cast<std::size_t>(cfg.max_waiting >= 0 ? cfg.max_waiting : 2 * n);
   limits.queue_timeout = std::chrono::milliseconds(static_cast<long long>(cfg.queue_timeout * 1000));

@@ -143,6 +143,9 @@ Result<std::optional<Essentials>> read_essentials(const std::filesystem::path& p
     }
     return std::optional<Essentials>();
   }
+  // exiv2 0.27 cannot open BigTIFF ("unknown image type"); sipi writes its packet only into
+  // classic TIFF, so a BigTIFF has none.
+  if ((magic[0] == 'I' && magic[2] == 43) || (magic[0] == 'M' && magic[3] == 43)) return std::optional<Essentials>();
   try {
     auto img = Exiv2::ImageFactory::open(path.string());
     img->readMetadata();

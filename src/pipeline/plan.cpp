@@ -5,8 +5,13 @@
 namespace sipi::pipeline {
 
 Rect region_at_level(Rect r, Dim full, Dim level) {
-  auto lo = [](std::int64_t v, std::int64_t num, std::int64_t den) { return v * num / den; };
-  auto hi = [](std::int64_t v, std::int64_t num, std::int64_t den) { return (v * num + den - 1) / den; };
+  // 128-bit products: a header may claim sides up to 2^32 - 1 (found by fuzz/fuzz_image).
+  auto lo = [](std::int64_t v, std::int64_t num, std::int64_t den) {
+    return static_cast<std::int64_t>(static_cast<__int128>(v) * num / den);
+  };
+  auto hi = [](std::int64_t v, std::int64_t num, std::int64_t den) {
+    return static_cast<std::int64_t>((static_cast<__int128>(v) * num + den - 1) / den);
+  };
   std::int64_t x0 = lo(r.x, level.w, full.w), y0 = lo(r.y, level.h, full.h);
   std::int64_t x1 = std::min(level.w, hi(r.x + r.w, level.w, full.w));
   std::int64_t y1 = std::min(level.h, hi(r.y + r.h, level.h, full.h));

@@ -49,14 +49,21 @@ Result<ImageShape> probe(const std::filesystem::path& path, int page) {
   if (page > 1 && *fmt != SourceFormat::tiff) {
     return Error::not_found("source.page_not_found", "only TIFF has pages");
   }
+  Result<ImageShape> shape = Error::internal("source.format");
   switch (*fmt) {
-    case SourceFormat::tiff: return probe_tiff(path, page);
-    case SourceFormat::jp2: return probe_jp2(path);
-    case SourceFormat::jpeg: return probe_jpeg(path);
+    case SourceFormat::tiff: shape = probe_tiff(path, page); break;
+    case SourceFormat::jp2: shape = probe_jp2(path); break;
+    case SourceFormat::jpeg: shape = probe_jpeg(path); break;
     case SourceFormat::png:
-    case SourceFormat::webp: return probe_single_level(path, *fmt);
+    case SourceFormat::webp: shape = probe_single_level(path, *fmt); break;
   }
-  return Error::internal("source.format");
+  // libvips handles no side above 10 million pixels; a header claiming more is refused here,
+  // before any arithmetic on it.
+  constexpr std::int64_t kMaxSide = 10'000'000;
+  if (shape && (shape->size.w > kMaxSide || shape->size.h > kMaxSide)) {
+    return Error::internal("codec.header", path.string() + ": a side above 10 million pixels");
+  }
+  return shape;
 }
 
 std::size_t reduce_level(const ImageShape& s, int n) {

@@ -292,3 +292,20 @@ def test_icc_srgb_from_cmyk_lab_and_16_bit(src, tmp_path):
                            text=True).stdout.split()
     got8 = Image.open(out8).convert("RGB").getpixel((150, 150))
     assert all(abs(float(a) - b) <= 2 for a, b in zip(got16, got8)), (got16, got8)
+
+
+def test_rates_quoted_as_one_argument_are_several_layers(src, tmp_path):
+    out = tmp_path / "quoted.jp2"
+    sipi("convert", "--rates", "20 10 5", src / "grid.png", out)
+    dump = subprocess.run(["opj_dump", "-i", str(out)], capture_output=True, text=True).stdout
+    assert "numlayers=3" in dump
+    r = sipi("convert", "--rates", "20abc", src / "grid.png", tmp_path / "bad.jp2", ok=False)
+    assert r.returncode != 0 and not (tmp_path / "bad.jp2").exists()
+
+
+def test_bigtiff_input_converts(src, tmp_path):
+    big = tmp_path / "big.tif"
+    subprocess.run(["vips", "tiffsave", str(src / "grid.png"), str(big), "--bigtiff", "--tile"], check=True)
+    assert open(big, "rb").read(4) == b"II+\x00"
+    sipi("convert", big, tmp_path / "out.png")
+    assert "identical" in sipi("compare", src / "grid.png", tmp_path / "out.png").stdout

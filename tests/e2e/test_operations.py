@@ -132,10 +132,10 @@ def test_queue_timeout_sheds_requests_that_waited_too_long(tmp_path, imgroot):
     srv = slow_server(tmp_path, imgroot, "max_waiting = 8, queue_timeout = 0.1,")
     try:
         results = {}
-        threads = [threading.Thread(target=fire, args=(srv, "/api/spin", results, i)) for i in range(3)]
+        threads = [threading.Thread(target=fire, args=(srv, "/api/spin", results, i)) for i in range(5)]
         for t in threads:
             t.start()
-            time.sleep(0.05)
+            time.sleep(0.02)
         for t in threads:
             t.join()
         statuses = sorted(r[0] for r in results.values())

@@ -1,0 +1,1 @@
+sipi = { imgroot = '/tmp' }

@@ -1,0 +1,2 @@
+sipi = { port = 3333,
+  -- unterminated

@@ -1,0 +1,2 @@
+sipi = { imgroot = "/tmp" }
+while true do end
