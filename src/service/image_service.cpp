@@ -133,14 +133,16 @@ std::uint64_t decode_memory_estimate(const PreparedImage& p) {
 
 std::optional<std::string> stored_tile(const PreparedImage& p) {
   const auto& rq = p.request;
-  if (!p.header->stored || rq.format != iiif::Format::jpg || p.watermark || rq.rotation.effective() != 0.0 ||
+  if (rq.format != iiif::Format::jpg || p.watermark || rq.rotation.effective() != 0.0 ||
       rq.rotation.mirror || (rq.quality != iiif::Quality::default_ && rq.quality != iiif::Quality::color)) {
     return std::nullopt;
   }
   std::vector<Dim> levels;
   for (const auto& l : p.shape.levels) levels.push_back(l.size);
   std::size_t li = pipeline::choose_level(levels, p.region, p.size);
-  const auto& stored = p.header->stored->levels[li];
+  const auto& all = p.header->stored();
+  if (!all) return std::nullopt;
+  const auto& stored = all->levels[li];
   if (!stored) return std::nullopt;
   // The region must land exactly on one whole tile of that level, with nothing to scale: the
   // level's pixels times its scale must be the requested full-resolution edges.
@@ -167,8 +169,8 @@ Result<std::string> render_image(const Context& ctx, const PreparedImage& p) {
   bool sequential = p.region == Rect{0, 0, p.shape.size.w, p.shape.size.h} && p.request.rotation.effective() == 0.0;
   Rect at = pipeline::region_at_level(p.region, p.shape.size, p.shape.levels[level].size);
   std::optional<vips::VImage> decoded;
-  if (p.header && p.header->jp2 && at.w * at.h <= kDirectJp2MaxPixels) {
-    auto r = source::decode_jp2_region(p.file.path, *p.header->jp2, p.shape, p.shape.levels[level].index, at);
+  if (p.header && p.header->jp2() && at.w * at.h <= kDirectJp2MaxPixels) {
+    auto r = source::decode_jp2_region(p.file.path, *p.header->jp2(), p.shape, p.shape.levels[level].index, at);
     if (r) decoded = std::move(*r);  // otherwise the general path below tries, and reports
   }
   if (!decoded && p.shape.format == source::SourceFormat::tiff) {

@@ -23,12 +23,18 @@ Result<std::shared_ptr<const SourceHeader>> HeaderCache::get(const std::filesyst
   auto shape = probe(path, page);
   if (!shape) return shape.error();
   auto h = std::make_shared<SourceHeader>();
+  h->path = path;
   h->shape = std::move(*shape);
-  h->stored = read_stored_tiles(path, h->shape);
-  if (h->shape.format == SourceFormat::jp2) h->jp2 = index_jp2(path);
+  // Tile tables come later and are counted by an estimate from the shape: 16 bytes per tile.
+  std::uint64_t tiles = 0;
+  if (h->shape.tile.w > 0 && h->shape.tile.h > 0) {
+    for (const auto& l : h->shape.levels) {
+      tiles += static_cast<std::uint64_t>((l.size.w + h->shape.tile.w - 1) / h->shape.tile.w) *
+               static_cast<std::uint64_t>((l.size.h + h->shape.tile.h - 1) / h->shape.tile.h);
+    }
+  }
   std::size_t size = sizeof(SourceHeader) + key.size() + h->shape.icc.size() +
-                     h->shape.levels.size() * sizeof(Level) + (h->stored ? h->stored->bytes() : 0) +
-                     (h->jp2 ? h->jp2->bytes() : 0);
+                     h->shape.levels.size() * sizeof(Level) + static_cast<std::size_t>(tiles * 16);
   std::shared_ptr<const SourceHeader> result = h;
   std::lock_guard lock(mu_);
   if (size > max_bytes_ || map_.count(key)) return result;

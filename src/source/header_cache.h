@@ -20,10 +20,28 @@
 
 namespace sipi::source {
 
+// The shape is read when the header is cached; the tile tables only when a request first needs
+// them (an info.json of a 40000² TIFF must not read 33 000 tile offsets).
 struct SourceHeader {
+  std::filesystem::path path;
   ImageShape shape;
-  std::optional<StoredTiles> stored;  // TIFF levels whose JPEG tiles can be sent as stored
-  std::optional<Jp2Index> jp2;        // JPEG 2000: where each tile lies, for region decodes
+  // TIFF levels whose JPEG tiles can be sent as stored.
+  const std::optional<StoredTiles>& stored() const {
+    std::call_once(stored_once_, [this] { stored_ = read_stored_tiles(path, shape); });
+    return stored_;
+  }
+  // JPEG 2000: where each tile lies, for region decodes.
+  const std::optional<Jp2Index>& jp2() const {
+    std::call_once(jp2_once_, [this] {
+      if (shape.format == SourceFormat::jp2) jp2_ = index_jp2(path);
+    });
+    return jp2_;
+  }
+
+ private:
+  mutable std::once_flag stored_once_, jp2_once_;
+  mutable std::optional<StoredTiles> stored_;
+  mutable std::optional<Jp2Index> jp2_;
 };
 
 class HeaderCache {
