@@ -46,8 +46,8 @@ Result<std::string> image_body(const AppContext& ctx, const service::PreparedIma
     }
   }
   std::optional<service::MemoryBudget::Reservation> reserved;
+  const std::uint64_t need = ctx.memory ? service::decode_memory_estimate(p) : 0;
   if (ctx.memory) {
-    const std::uint64_t need = service::decode_memory_estimate(p);
     if (need > ctx.memory->total()) {
       metrics().decode_memory_rejected("too_large");
       return Error{Status::payload_too_large, "decode.too_large",
@@ -64,7 +64,7 @@ Result<std::string> image_body(const AppContext& ctx, const service::PreparedIma
   if (body && ctx.cache) ctx.cache->put(p.cache_key, *body);
   // A large decode leaves free pages scattered in malloc's arenas; hand them back now rather
   // than let the RSS stay at its peak.
-  if (reserved && service::decode_memory_estimate(p) > (64u << 20)) ::malloc_trim(0);
+  if (need > (64u << 20)) ::malloc_trim(0);
   return body;
 }
 

@@ -81,7 +81,7 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
     return Error::bad_request("iiif.format.too_large");
   }
 
-  PreparedImage p{req, std::move(*file), *shape, *header, *region, *size, {}, {}, {}, access.watermark};
+  PreparedImage p{req, std::move(*file), *shape, *header, *region, *size, {}, {}, {}, access.watermark, 0, {}};
   const auto& fi = iiif::format_info(req.format);
   p.canonical = iiif::base_path(req.ref) + "/" + iiif::canonical_region(p.region, p.shape.size) + "/" +
                 iiif::canonical_size(p.size, {p.region.w, p.region.h}, ctx.limits) + "/" +
@@ -91,15 +91,16 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
                 std::to_string(p.file.bytes) + "|" + std::to_string(ctx.jpeg_quality) + "|" +
                 std::to_string(static_cast<int>(scaling_for(ctx, req.format))) + "|" SIPI_VERSION "|" + access.fingerprint;
   p.etag = make_etag(p.cache_key);
+  std::vector<Dim> levels;
+  for (const auto& l : p.shape.levels) levels.push_back(l.size);
+  p.level = pipeline::choose_level(levels, p.region, p.size);
+  p.at = pipeline::region_at_level(p.region, p.shape.size, levels[p.level]);
   return p;
 }
 
 std::uint64_t decode_memory_estimate(const PreparedImage& p) {
-  std::vector<Dim> levels;
-  for (const auto& l : p.shape.levels) levels.push_back(l.size);
-  const std::size_t li = pipeline::choose_level(levels, p.region, p.size);
-  const Dim lv = levels[li];
-  const Rect at = pipeline::region_at_level(p.region, p.shape.size, lv);
+  const Dim lv = p.shape.levels[p.level].size;
+  const Rect at = p.at;
   const auto px = [](std::int64_t w, std::int64_t h) { return static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h); };
   constexpr std::uint64_t kPixel = 4 * 2;  // up to 4 bands of 16 bits
   std::uint64_t in = 0;
@@ -137,17 +138,14 @@ std::optional<std::string> stored_tile(const PreparedImage& p) {
       rq.rotation.mirror || (rq.quality != iiif::Quality::default_ && rq.quality != iiif::Quality::color)) {
     return std::nullopt;
   }
-  std::vector<Dim> levels;
-  for (const auto& l : p.shape.levels) levels.push_back(l.size);
-  std::size_t li = pipeline::choose_level(levels, p.region, p.size);
   const auto& all = p.header->stored();
   if (!all) return std::nullopt;
-  const auto& stored = all->levels[li];
+  const auto& stored = all->levels[p.level];
   if (!stored) return std::nullopt;
   // The region must land exactly on one whole tile of that level, with nothing to scale: the
   // level's pixels times its scale must be the requested full-resolution edges.
-  const Dim full = p.shape.size, lv = levels[li];
-  Rect at = pipeline::region_at_level(p.region, full, lv);
+  const Dim full = p.shape.size, lv = p.shape.levels[p.level].size;
+  const Rect at = p.at;
   bool exact = at.x * full.w == p.region.x * lv.w && at.y * full.h == p.region.y * lv.h &&
                (at.x + at.w) * full.w == (p.region.x + p.region.w) * lv.w &&
                (at.y + at.h) * full.h == (p.region.y + p.region.h) * lv.h;
@@ -161,13 +159,11 @@ std::optional<std::string> stored_tile(const PreparedImage& p) {
 }
 
 Result<std::string> render_image(const Context& ctx, const PreparedImage& p) {
-  std::vector<Dim> levels;
-  for (const auto& l : p.shape.levels) levels.push_back(l.size);
-  std::size_t level = pipeline::choose_level(levels, p.region, p.size);
+  const std::size_t level = p.level;
   // Sequential access (less memory, read-ahead) only suits a pipeline that consumes the level
   // top to bottom: the whole image and no rotation (rotations read out of order).
   bool sequential = p.region == Rect{0, 0, p.shape.size.w, p.shape.size.h} && p.request.rotation.effective() == 0.0;
-  Rect at = pipeline::region_at_level(p.region, p.shape.size, p.shape.levels[level].size);
+  const Rect at = p.at;
   std::optional<vips::VImage> decoded;
   if (p.header && p.header->jp2() && at.w * at.h <= kDirectJp2MaxPixels) {
     auto r = source::decode_jp2_region(p.file.path, *p.header->jp2(), p.shape, p.shape.levels[level].index, at);

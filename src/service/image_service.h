@@ -23,6 +23,9 @@ struct PreparedImage {
   std::string etag;
   std::string cache_key; // everything the bytes depend on: canonical request, source version, access
   std::optional<std::string> watermark;
+  // The decode plan, chosen once: the level to decode and the region in that level's pixels.
+  std::size_t level = 0;
+  Rect at;
 };
 
 // Errors: those of the resolver, probe, region and size resolution, and 400
