@@ -1,7 +1,7 @@
 // JPEG 2000 (.jp2, .jpx, .j2k): the codestream header, read with OpenJPEG, gives the number of
 // resolution levels and the tiling; libvips' jp2kload then decodes one level ("page" n halves
 // n times), touching only the code-blocks of the tiles a region covers.
-#include <openjpeg.h>
+#include "source/openjpeg_handles.h"
 
 #include <fstream>
 #include <memory>
@@ -12,17 +12,7 @@
 namespace sipi::source {
 namespace {
 
-struct CodecCloser {
-  void operator()(opj_codec_t* c) const { opj_destroy_codec(c); }
-};
-struct StreamCloser {
-  void operator()(opj_stream_t* s) const { opj_stream_destroy(s); }
-};
-struct ImageCloser {
-  void operator()(opj_image_t* i) const { opj_image_destroy(i); }
-};
 
-void quiet(const char*, void*) {}
 
 bool is_raw_codestream(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -34,14 +24,14 @@ bool is_raw_codestream(const std::filesystem::path& path) {
 }  // namespace
 
 Result<ImageShape> probe_jp2(const std::filesystem::path& path) {
-  std::unique_ptr<opj_stream_t, StreamCloser> stream(
+  opj::Stream stream(
       opj_stream_create_default_file_stream(path.c_str(), OPJ_TRUE));
   if (!stream) return Error::internal("codec.header", path.string() + ": cannot open");
-  std::unique_ptr<opj_codec_t, CodecCloser> codec(
+  opj::Codec codec(
       opj_create_decompress(is_raw_codestream(path) ? OPJ_CODEC_J2K : OPJ_CODEC_JP2));
-  opj_set_info_handler(codec.get(), quiet, nullptr);
-  opj_set_warning_handler(codec.get(), quiet, nullptr);
-  opj_set_error_handler(codec.get(), quiet, nullptr);
+  opj_set_info_handler(codec.get(), opj::quiet, nullptr);
+  opj_set_warning_handler(codec.get(), opj::quiet, nullptr);
+  opj_set_error_handler(codec.get(), opj::quiet, nullptr);
   opj_dparameters_t params;
   opj_set_default_decoder_parameters(&params);
   if (!opj_setup_decoder(codec.get(), &params)) return Error::internal("codec.header", "openjpeg setup");
@@ -49,7 +39,7 @@ Result<ImageShape> probe_jp2(const std::filesystem::path& path) {
   if (!opj_read_header(stream.get(), codec.get(), &raw)) {
     return Error::internal("codec.header", path.string() + ": bad JPEG 2000 header");
   }
-  std::unique_ptr<opj_image_t, ImageCloser> image(raw);
+  opj::Image image(raw);
   opj_codestream_info_v2_t* info = opj_get_cstr_info(codec.get());
   if (!info) return Error::internal("codec.header", "no codestream info");
   int resolutions = 1;

@@ -1,7 +1,7 @@
 #include "source/jp2_index.h"
 
 #include <fcntl.h>
-#include <openjpeg.h>
+#include "source/openjpeg_handles.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -155,15 +155,6 @@ OPJ_BOOL v_seek(OPJ_OFF_T to, void* user) {
   return OPJ_TRUE;
 }
 
-struct CodecCloser {
-  void operator()(opj_codec_t* c) const { opj_destroy_codec(c); }
-};
-struct StreamCloser {
-  void operator()(opj_stream_t* s) const { opj_stream_destroy(s); }
-};
-struct ImageCloser {
-  void operator()(opj_image_t* i) const { opj_image_destroy(i); }
-};
 
 void remember_error(const char* msg, void* user) {
   auto* s = static_cast<std::string*>(user);
@@ -172,7 +163,6 @@ void remember_error(const char* msg, void* user) {
     while (!s->empty() && (s->back() == '\n' || s->back() == '\r')) s->pop_back();
   }
 }
-void quiet(const char*, void*) {}
 
 }  // namespace
 
@@ -301,23 +291,23 @@ Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const 
   static const char kEoc[2] = {'\xFF', '\xD9'};
   v.add_mem(kEoc, 2);
 
-  std::unique_ptr<opj_stream_t, StreamCloser> stream(opj_stream_create(64 * 1024, OPJ_TRUE));
+  opj::Stream stream(opj_stream_create(64 * 1024, OPJ_TRUE));
   opj_stream_set_user_data(stream.get(), &v, nullptr);
   opj_stream_set_user_data_length(stream.get(), v.total);
   opj_stream_set_read_function(stream.get(), v_read);
   opj_stream_set_skip_function(stream.get(), v_skip);
   opj_stream_set_seek_function(stream.get(), v_seek);
-  std::unique_ptr<opj_codec_t, CodecCloser> codec(opj_create_decompress(OPJ_CODEC_J2K));
+  opj::Codec codec(opj_create_decompress(OPJ_CODEC_J2K));
   std::string err;
-  opj_set_info_handler(codec.get(), quiet, nullptr);
-  opj_set_warning_handler(codec.get(), quiet, nullptr);
+  opj_set_info_handler(codec.get(), opj::quiet, nullptr);
+  opj_set_warning_handler(codec.get(), opj::quiet, nullptr);
   opj_set_error_handler(codec.get(), remember_error, &err);
   opj_dparameters_t params;
   opj_set_default_decoder_parameters(&params);
   if (!opj_setup_decoder(codec.get(), &params)) return fail("openjpeg setup");
   opj_image_t* raw = nullptr;
   if (!opj_read_header(stream.get(), codec.get(), &raw)) return fail("bad header: " + err);
-  std::unique_ptr<opj_image_t, ImageCloser> image(raw);
+  opj::Image image(raw);
   if (!opj_set_decoded_resolution_factor(codec.get(), static_cast<OPJ_UINT32>(reduce)) ||
       !opj_set_decode_area(codec.get(), image.get(), static_cast<OPJ_INT32>(dx0), static_cast<OPJ_INT32>(dy0),
                            static_cast<OPJ_INT32>(dx1), static_cast<OPJ_INT32>(dy1)) ||
