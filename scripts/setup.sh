@@ -9,14 +9,14 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libvips-dev libvips-tools libboost1.81-dev liblua5.4-dev nlohmann-json3-dev libcli11-dev
   libtiff-dev libopenjp2-7-dev libjpeg-dev libgtest-dev libexiv2-dev liblcms2-dev
-  protobuf-compiler libprotobuf-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev libmagic-dev
+  protobuf-compiler libprotobuf-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev libmagic-dev libseccomp-dev
   python3 python3-pytest python3-pil python3-numpy
   curl
 )
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 # --test: what only the test suite needs (a real browser for the viewer test, ICC profiles).
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(chromium icc-profiles-free libgs-common libimage-exiftool-perl libopenjp2-tools grokj2k-tools clang libclang-rt-14-dev)
+  PACKAGES+=(chromium icc-profiles-free libgs-common libimage-exiftool-perl libopenjp2-tools grokj2k-tools openjph-tools clang libclang-rt-14-dev)
 fi
 
 missing=()

@@ -14,12 +14,15 @@
 
 #include "cache/derivative_cache.h"
 #include "cli/commands.h"
+#include "cli/supervise.h"
 #include "cli/convert.h"
 #include "core/config.h"
 #include "core/form.h"
 #include "metadata/metadata.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "isolation/helper.h"
+#include "service/isolated.h"
 #include "lua/config_file.h"
 #include "lua/runtime.h"
 #include "source/decoder.h"
@@ -37,7 +40,7 @@ struct ServerFlags {
   std::string pathprefix;
   int drain_timeout = -1;
   long long max_width = 0, max_height = 0, max_area = 0;
-  std::string cache_dir, cache_size, max_decode_memory;
+  std::string cache_dir, cache_size, max_decode_memory, decode_isolation;
   int cache_nfiles = 0, max_waiting = 0;
   double queue_timeout = 0;
 };
@@ -71,6 +74,8 @@ void add_server_options(CLI::App& cmd, ServerFlags& f) {
       ->envname("SIPI_QUEUE_TIMEOUT");
   cmd.add_option("--max-decode-memory", f.max_decode_memory, "decode-memory budget, e.g. 1G (0 = none)")
       ->envname("SIPI_MAX_DECODE_MEMORY");
+  cmd.add_option("--decode-isolation", f.decode_isolation, "decode in helper processes (all) or in the server (none)")
+      ->envname("SIPI_DECODE_ISOLATION");
 }
 
 void add_convert_options(CLI::App& cmd, sipi::cli::ConvertOptions& o) {
@@ -155,6 +160,7 @@ Config build_config(CLI::App& cmd, const ServerFlags& f) {
   if (given("--max-waiting")) cfg.max_waiting = f.max_waiting;
   if (given("--queue-timeout")) cfg.queue_timeout = f.queue_timeout;
   if (given("--max-decode-memory")) cfg.max_decode_memory = f.max_decode_memory;
+  if (given("--decode-isolation")) cfg.decode_isolation = f.decode_isolation;
   if (given("--pathprefix")) {
     if (f.pathprefix == "true" || f.pathprefix == "1" || f.pathprefix == "yes") cfg.prefix_as_path = true;
     else if (f.pathprefix == "false" || f.pathprefix == "0" || f.pathprefix == "no") cfg.prefix_as_path = false;
@@ -175,6 +181,55 @@ void route_glib_warnings() {
                       sipi::log::debug("libvips", {{"warning", message ? message : ""}});
                     },
                     nullptr);
+}
+
+// libvips and malloc as a server (or its decode helper) wants them: see serve().
+void tune_for_serving() {
+  // A server runs many small pipelines at once: libvips' operation cache would only hold
+  // memory, and per-pipeline threads would compete with the worker pool (ADR 0002).
+  vips_cache_set_max(0);
+  vips_concurrency_set(1);
+  // No Orc: with the operation cache off, every request compiles and frees Orc programs (for
+  // resampling), and liborc 0.4.33 freeing code on two threads at once crashed the server
+  // (SIGSEGV in orc_code_free, 40000² thumbnails at concurrency 32). The C paths cost less than
+  // compiling a program per request for small outputs.
+  vips_vector_set_enabled(FALSE);
+  // Every request allocates and frees pixel buffers of 0.1–30 MB. glibc serves those with fresh
+  // mmaps (page faults and zeroing on every request, ~20 % of a thumbnail's CPU); kept in the
+  // heap they are reused. Measured in bench/README.md (allocator).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
+  sipi::source::init_codecs();
+  sipi::metadata::init();
+  route_glib_warnings();
+}
+
+// `sipi decode-helper …`: started by the server's decode pool (isolation/), never by hand.
+int decode_helper(int argc, char** argv) {
+  tune_for_serving();
+  return sipi::isolation::run_helper(argc, argv, sipi::service::helper_handlers());
+}
+
+// Decode helpers for a server whose decode_isolation is "all": one per worker.
+void start_isolation(sipi::http::AppContext& ctx, const Config& cfg, std::uint64_t budget) {
+  if (cfg.decode_isolation != "all") {
+    sipi::log::warning("decode isolation is off: a crashing codec takes the server down", {});
+    return;
+  }
+  sipi::isolation::PoolSettings s;
+  s.helpers = static_cast<std::size_t>(cfg.worker_threads()) + 1;
+  // One job at a time per helper, and no job above the budget: the budget plus room for code,
+  // libraries, thread stacks and malloc arenas.
+  s.address_space = budget > 0 ? budget + (3ULL << 30) : 0;
+  s.cpu_seconds = static_cast<unsigned>(cfg.decode_cpu_seconds);
+  s.scratch = std::filesystem::path(cfg.tmpdir.empty() ? "/tmp" : cfg.tmpdir) /
+              ("sipi-decode-" + std::to_string(::getpid()));
+  auto pool = sipi::isolation::Pool::start(s);
+  if (!pool) die("decode_isolation: " + pool.error().message);
+  ctx.iiif.isolation = *pool;
+  ctx.iiif.headers = std::make_shared<sipi::source::HeaderCache>(64 << 20, sipi::service::isolated_loaders(*pool));
+  sipi::isolation::set_shared_pool(*pool);
+  sipi::log::info("decode helpers started", {{"helpers", sipi::log::num(static_cast<long long>(s.helpers))}});
 }
 
 int serve(Config cfg) {
@@ -214,31 +269,16 @@ int serve(Config cfg) {
   std::uint64_t budget = 0;
   sipi::parse_byte_size(cfg.max_decode_memory, budget);  // validated already
   if (budget > 0) ctx->memory = std::make_shared<sipi::service::MemoryBudget>(budget);
+  start_isolation(*ctx, cfg, budget);
   ctx->config = std::make_shared<const Config>(std::move(cfg));
 
-  // A server runs many small pipelines at once: libvips' operation cache would only hold
-  // memory, and per-pipeline threads would compete with the worker pool (ADR 0002).
-  vips_cache_set_max(0);
-  vips_concurrency_set(1);
-  // No Orc: with the operation cache off, every request compiles and frees Orc programs (for
-  // resampling), and liborc 0.4.33 freeing code on two threads at once crashed the server
-  // (SIGSEGV in orc_code_free, 40000² thumbnails at concurrency 32). The C paths cost less than
-  // compiling a program per request for small outputs.
-  vips_vector_set_enabled(FALSE);
-  // Every request allocates and frees pixel buffers of 0.1–30 MB. glibc serves those with fresh
-  // mmaps (page faults and zeroing on every request, ~20 % of a thumbnail's CPU); kept in the
-  // heap they are reused. Measured in bench/README.md (allocator).
+  tune_for_serving();
   // Many keep-alive viewers: use the hard limit on open files, not the 1024 soft default.
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
     files.rlim_cur = files.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &files);
   }
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 128 << 20);
-  sipi::source::init_codecs();
-  sipi::metadata::init();
-  route_glib_warnings();
   return sipi::http::run_server(ctx);
 }
 
@@ -250,6 +290,7 @@ int main(int argc, char** argv) {
     std::cerr << "sipi: cannot initialise libvips" << std::endl;
     return 1;
   }
+  if (argc > 1 && std::string_view(argv[1]) == "decode-helper") return decode_helper(argc, argv);
   CLI::App app{"sipi: IIIF Image API 3.0 server and image converter"};
   app.set_version_flag("--version", std::string("sipi ") + SIPI_VERSION);
   app.require_subcommand(1);
@@ -315,6 +356,17 @@ int main(int argc, char** argv) {
   }
   if (server->parsed()) return serve(build_config(*server, flags));
   if (health->parsed()) return sipi::cli::run_health(health_host, health_port, health_timeout);
+  if (!sipi::cli::is_supervised_child()) {
+    // Offline commands run in a child, so that a crashing codec is reported like any failure.
+    sipi::cli::CrashReport r;
+    if (convert->parsed()) r = {"convert", conv.input, conv.output, conv.json, 1};
+    else if (service_file->parsed()) r = {"convert", service_opts.input, service_opts.output, service_opts.json, 1};
+    else if (access_file->parsed()) r = {"convert", access_opts.input, access_opts.output, access_opts.json, 1};
+    else if (query->parsed()) r = {"query", query_file, "", query_json, 1};
+    else if (compare->parsed()) r = {"compare", cmp_a + " / " + cmp_b, "", false, 2};
+    else if (verify->parsed()) r = {"verify", verify_file + verify_service + verify_access, "", false, 1};
+    if (!r.command.empty()) return sipi::cli::run_supervised(argv, r);
+  }
   sipi::source::init_codecs();
   sipi::metadata::init();
   route_glib_warnings();  // the CLI promises one line on stderr per failure

@@ -28,15 +28,21 @@ Result<Ok> Config::validate() const {
   if (port < 1 || port > 65535) return bad_key("port", "must be 1..65535");
   if (jpeg_quality < 1 || jpeg_quality > 100) return bad_key("jpeg_quality", "must be 1..100");
   if (nthreads < 0 || nthreads > 1024) return bad_key("nthreads", "must be 0..1024");
-  if (drain_timeout < 0) return bad_key("drain_timeout", "must be >= 0");
-  if (max_width < 1) return bad_key("max_width", "must be >= 1");
-  if (max_height < 1) return bad_key("max_height", "must be >= 1");
-  if (max_area < 1) return bad_key("max_area", "must be >= 1");
-  if (max_url_length < 64) return bad_key("max_url_length", "must be >= 64");
-  if (max_header_bytes < 1024) return bad_key("max_header_bytes", "must be >= 1024");
-  if (header_timeout < 1) return bad_key("header_timeout", "must be >= 1");
-  if (keep_alive_timeout < 1) return bad_key("keep_alive_timeout", "must be >= 1");
-  if (write_timeout < 1) return bad_key("write_timeout", "must be >= 1");
+  // Every number has an upper bound that the arithmetic using it can carry: sides up to
+  // libvips' 10 million pixels, so that products of two sides fit in 64 bits.
+  constexpr std::int64_t kMaxSide = 10'000'000;
+  constexpr int kDay = 86400;
+  if (drain_timeout < 0 || drain_timeout > kDay) return bad_key("drain_timeout", "must be 0..86400");
+  if (max_width < 1 || max_width > kMaxSide) return bad_key("max_width", "must be 1..10000000");
+  if (max_height < 1 || max_height > kMaxSide) return bad_key("max_height", "must be 1..10000000");
+  if (max_area < 1 || max_area > kMaxSide * kMaxSide) return bad_key("max_area", "must be 1..100000000000000");
+  if (max_url_length < 64 || max_url_length > (1 << 20)) return bad_key("max_url_length", "must be 64..1048576");
+  if (max_header_bytes < 1024 || max_header_bytes > (1 << 20)) return bad_key("max_header_bytes", "must be 1024..1048576");
+  if (header_timeout < 1 || header_timeout > kDay) return bad_key("header_timeout", "must be 1..86400");
+  if (keep_alive_timeout < 1 || keep_alive_timeout > kDay) return bad_key("keep_alive_timeout", "must be 1..86400");
+  if (write_timeout < 1 || write_timeout > kDay) return bad_key("write_timeout", "must be 1..86400");
+  if (decode_isolation != "all" && decode_isolation != "none") return bad_key("decode_isolation", "must be \"all\" or \"none\"");
+  if (decode_cpu_seconds < 1 || decode_cpu_seconds > kDay) return bad_key("decode_cpu_seconds", "must be 1..86400");
   if (tile_size < 16 || tile_size > 4096) return bad_key("tile_size", "must be 16..4096");
   std::error_code ec;
   if (!fs::is_directory(imgroot, ec)) return bad_key("imgroot", "not a directory: " + imgroot);
@@ -53,7 +59,7 @@ Result<Ok> Config::validate() const {
     return bad_key("cache_size", "must be -1, 0 or a size like 200M");
   }
   if (cache_nfiles < 0) return bad_key("cache_nfiles", "must be >= 0");
-  if (max_waiting < -1) return bad_key("max_waiting", "must be >= 0");
+  if (max_waiting < -1 || max_waiting > 1'000'000) return bad_key("max_waiting", "must be 0..1000000");
   if (!(queue_timeout > 0 && queue_timeout <= 3600)) return bad_key("queue_timeout", "must be 0 < s <= 3600");
   if (!parse_byte_size(max_decode_memory, bytes)) return bad_key("max_decode_memory", "must be a size like 1G (0 = none)");
   for (const std::string* cc : {&cache_control, &cache_control_restricted}) {

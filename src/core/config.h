@@ -77,6 +77,10 @@ struct Config {
   double queue_timeout = 5;
   // Decode-memory budget shared by requests in flight ("0" = no budget).
   std::string max_decode_memory = "1G";
+  // Untrusted decoding in helper processes ("all") or in the server itself ("none"); and the
+  // CPU seconds one decode may use in a helper before it is stopped.
+  std::string decode_isolation = "all";
+  int decode_cpu_seconds = 120;
   // HTTP Cache-Control of images and info.json: allowed responses, and restricted ones (a
   // size cap or watermark from pre_flight: never shared, revalidated so a login shows).
   std::string cache_control = "public, max-age=86400";

@@ -49,7 +49,15 @@ Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif:
   for (const char* key : {"checksumOriginal", "checksumDerivative"}) {
     if (sidecar.contains(key) && sidecar[key].is_string()) j[key] = sidecar[key];
   }
-  auto shape = source::probe(*path, kr.ref.page);
+  // Through the header cache, so the probe runs in a decode helper when decoding is isolated.
+  Result<source::ImageShape> shape = Error::not_found("source.not_found");
+  struct stat st {};
+  if (::stat(path->c_str(), &st) == 0) {
+    service::SourceFile f{*path, st.st_size, st.st_mtim.tv_sec,
+                          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+    auto h = service::read_header(ctx.iiif, f, kr.ref.page);
+    if (h) shape = (*h)->shape;
+  }
   if (shape) {
     j["width"] = shape->size.w;
     j["height"] = shape->size.h;

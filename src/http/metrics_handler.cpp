@@ -75,6 +75,7 @@ std::string process_metrics(const AppContext& ctx) {
     gauge(o, "sipi_cache_files_limit", "cache_nfiles (0 = unlimited).", "gauge",
           static_cast<double>(ctx.cache->limits().max_files));
   }
+  if (ctx.iiif.isolation) o << ctx.iiif.isolation->metrics_text();
   return o.str();
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "iiif/size.h"
+#include "isolation/pool.h"
 #include "source/header_cache.h"
 #include "source/resolver.h"
 
@@ -22,6 +23,8 @@ struct Context {
   int tile_size = 512;
   // Shared by every worker; a pointer so that the Context stays copyable.
   std::shared_ptr<source::HeaderCache> headers = std::make_shared<source::HeaderCache>();
+  // Decode helpers (decode_isolation = "all"); null = decode in this process.
+  std::shared_ptr<isolation::Pool> isolation;
 
   static Context from_config(const Config& c, std::filesystem::path canonical_imgroot);
 };

@@ -7,13 +7,13 @@
 #include "encode/encode.h"
 #include "pipeline/plan.h"
 #include "pipeline/transform.h"
+#include "service/isolated.h"
 #include "source/decoder.h"
 #include "source/jp2_index.h"
 #include "source/stored_tiles.h"
 #include "source/tiff_region.h"
 
 namespace sipi::service {
-namespace {
 
 ScalingQuality scaling_for(const Context& ctx, iiif::Format f) {
   switch (f) {
@@ -23,6 +23,8 @@ ScalingQuality scaling_for(const Context& ctx, iiif::Format f) {
     default: return ctx.scaling.png;
   }
 }
+
+namespace {
 
 // Output size after rotation: the bounding box of the rotated rectangle.
 Dim rotated(Dim d, const iiif::Rotation& r) {
@@ -56,6 +58,10 @@ Result<SourceFile> open_source(const Context& ctx, const iiif::ImageRef& ref, co
   f.bytes = st.st_size;
   f.mtime = st.st_mtim.tv_sec;
   f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  // A file that crashed a decode helper is answered at once, for every URL form.
+  if (ctx.isolation && ctx.isolation->poisoned({f.path.string(), f.mtime_ns, f.bytes})) {
+    return Error::internal("codec.crashed", f.path.string() + ": poisoned (an earlier decode crashed)");
+  }
   return f;
 }
 
@@ -159,6 +165,7 @@ std::optional<std::string> stored_tile(const PreparedImage& p) {
 }
 
 Result<std::string> render_image(const Context& ctx, const PreparedImage& p) {
+  if (ctx.isolation) return render_isolated(*ctx.isolation, ctx, p);
   const std::size_t level = p.level;
   // Sequential access (less memory, read-ahead) only suits a pipeline that consumes the level
   // top to bottom: the whole image and no rotation (rotations read out of order).

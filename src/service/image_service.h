@@ -33,8 +33,12 @@ struct PreparedImage {
 Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest& req,
                                     const AccessOptions& access = {});
 
-// The encoded image. Errors: 500 codec.*.
+// The encoded image, from a decode helper when ctx.isolation is set. Errors: 500 codec.*
+// (codec.crashed: the helper died on this file, now or before).
 Result<std::string> render_image(const Context& ctx, const PreparedImage& p);
+
+// The resampling kernel the configuration chooses for an output format.
+ScalingQuality scaling_for(const Context& ctx, iiif::Format f);
 
 // Peak memory render_image may need for `p`, from what prepare_image knows (the level and
 // region to decode, the output size and format), rounded up: the decode-memory budget's unit.

@@ -20,10 +20,13 @@ Result<std::shared_ptr<const SourceHeader>> HeaderCache::get(const std::filesyst
   }
   // Probed outside the lock: two threads may probe the same file once each, which is cheaper
   // than making every other file wait.
-  auto shape = probe(path, page);
+  auto shape = loaders_.probe ? loaders_.probe(path, page, mtime_ns, bytes) : probe(path, page);
   if (!shape) return shape.error();
   auto h = std::make_shared<SourceHeader>();
   h->path = path;
+  h->mtime_ns = mtime_ns;
+  h->bytes = bytes;
+  h->load_stored = loaders_.stored;
   h->shape = std::move(*shape);
   // Tile tables come later and are counted by an estimate from the shape: 16 bytes per tile.
   std::uint64_t tiles = 0;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -22,12 +23,22 @@ namespace sipi::source {
 
 // The shape is read when the header is cached; the tile tables only when a request first needs
 // them (an info.json of a 40000² TIFF must not read 33 000 tile offsets).
+struct SourceHeader;
+
+// How headers are read: in this process by default, or by a decode helper (service/).
+struct HeaderLoaders {
+  std::function<Result<ImageShape>(const std::filesystem::path&, int page, std::int64_t mtime_ns, std::int64_t bytes)> probe;
+  std::function<std::optional<StoredTiles>(const SourceHeader&)> stored;
+};
+
 struct SourceHeader {
   std::filesystem::path path;
+  std::int64_t mtime_ns = 0, bytes = 0;
   ImageShape shape;
+  std::function<std::optional<StoredTiles>(const SourceHeader&)> load_stored;  // empty = in process
   // TIFF levels whose JPEG tiles can be sent as stored.
   const std::optional<StoredTiles>& stored() const {
-    std::call_once(stored_once_, [this] { stored_ = read_stored_tiles(path, shape); });
+    std::call_once(stored_once_, [this] { stored_ = load_stored ? load_stored(*this) : read_stored_tiles(path, shape); });
     return stored_;
   }
   // JPEG 2000: where each tile lies, for region decodes.
@@ -46,7 +57,8 @@ struct SourceHeader {
 
 class HeaderCache {
  public:
-  explicit HeaderCache(std::size_t max_bytes = 64 << 20) : max_bytes_(max_bytes) {}
+  explicit HeaderCache(std::size_t max_bytes = 64 << 20, HeaderLoaders loaders = {})
+      : max_bytes_(max_bytes), loaders_(std::move(loaders)) {}
 
   // The header of `path` as of (mtime_ns, bytes); probes it on a miss. Errors are not cached.
   Result<std::shared_ptr<const SourceHeader>> get(const std::filesystem::path& path, int page,
@@ -62,6 +74,7 @@ class HeaderCache {
     std::list<std::string>::iterator lru;
   };
   std::size_t max_bytes_;
+  HeaderLoaders loaders_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> map_;
   std::list<std::string> lru_;  // front = most recent

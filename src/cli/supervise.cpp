@@ -1,0 +1,98 @@
+#include "cli/supervise.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+extern char** environ;
+
+namespace sipi::cli {
+namespace {
+
+constexpr const char* kChildVar = "SIPI_SUPERVISED_CHILD";
+
+std::string signal_name(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+}  // namespace
+
+bool is_supervised_child() {
+  const char* v = std::getenv(kChildVar);
+  return v && std::strcmp(v, "1") == 0;
+}
+
+int run_supervised(char** argv, const CrashReport& report) {
+  int err[2];
+  if (::pipe2(err, O_CLOEXEC) != 0) return report.exit_code;
+  // No core dump from a crashing codec (the child inherits the limit).
+  rlimit none{0, 0};
+  ::setrlimit(RLIMIT_CORE, &none);
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
+  env_s.push_back(std::string(kChildVar) + "=1");
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, "/proc/self/exe", &fa, nullptr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(err[1]);
+  if (rc != 0) {
+    ::close(err[0]);
+    std::cerr << "Error: cannot start the " << report.command << " process: " << std::strerror(rc) << std::endl;
+    return report.exit_code;
+  }
+  // The child's stderr is held back until we know how it ended: after a crash it is a
+  // library's assert text, not SIPI's message.
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(err[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (text.size() < (1u << 20)) text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(err[0]);
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(st)) {
+    std::cerr << text << std::flush;
+    return WEXITSTATUS(st);
+  }
+  // Killed: remove the half-written output (cli::OutputFile's name for it in that process).
+  if (!report.output.empty()) {
+    std::filesystem::path out(report.output);
+    std::error_code ec;
+    std::filesystem::remove(out.parent_path() / ("." + out.filename().string() + ".sipi-" + std::to_string(pid) + ".tmp"), ec);
+  }
+  const std::string why = "the image decoder crashed (" + signal_name(WTERMSIG(st)) + ") on " + report.input;
+  if (report.json) {
+    nlohmann::ordered_json j;
+    j["status"] = "error";
+    j["mode"] = "cli";
+    j["phase"] = "read";
+    j["error_message"] = why;
+    j["input_file"] = report.input;
+    if (!report.output.empty()) j["output_file"] = report.output;
+    std::cout << j.dump() << std::endl;
+  }
+  std::cerr << "Error reading image: " << why << std::endl;
+  return report.exit_code;
+}
+
+}  // namespace sipi::cli

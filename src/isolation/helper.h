@@ -1,0 +1,19 @@
+// The decode helper's side: `sipi decode-helper …` (started by Pool, never by hand) locks
+// itself down, says "ready", then answers one job at a time until the server closes the socket.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "core/result.h"
+#include "isolation/pool.h"
+
+namespace sipi::isolation {
+
+using Handler = std::function<Result<Answer>(const nlohmann::json& job)>;
+
+// argv: sipi decode-helper ADDRESS_SPACE CPU_SECONDS SCRATCH PARENT_PID. Returns the exit code.
+int run_helper(int argc, char** argv, const std::map<std::string, Handler>& handlers);
+
+}  // namespace sipi::isolation

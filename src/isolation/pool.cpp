@@ -1,0 +1,295 @@
+#include "isolation/pool.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/log.h"
+#include "isolation/channel.h"
+
+extern char** environ;
+
+namespace sipi::isolation {
+namespace {
+
+std::shared_ptr<Pool> g_pool;
+std::mutex g_pool_mu;
+
+// Above the descriptors posix_spawn maps to 0-4, so that no mapping clobbers another's source.
+int high_fd(int fd) {
+  if (fd < 0) return fd;
+  int h = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
+  ::close(fd);
+  return h;
+}
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+std::string signal_reason(int sig) {
+  switch (sig) {
+    case SIGABRT: return "abort";
+    case SIGSEGV: return "segv";
+    case SIGBUS: return "bus";
+    case SIGFPE: return "fpe";
+    case SIGILL: return "ill";
+    case SIGXCPU: return "cpu_limit";
+    case SIGKILL: return "killed";
+    default: return "signal";
+  }
+}
+
+constexpr auto kHelloTimeout = std::chrono::seconds(30);
+
+}  // namespace
+
+std::shared_ptr<Pool> shared_pool() {
+  std::lock_guard lock(g_pool_mu);
+  return g_pool;
+}
+
+void set_shared_pool(std::shared_ptr<Pool> p) {
+  std::lock_guard lock(g_pool_mu);
+  g_pool = std::move(p);
+}
+
+Result<std::shared_ptr<Pool>> Pool::start(PoolSettings s) {
+  std::error_code ec;
+  std::filesystem::create_directories(s.scratch, ec);
+  if (ec) return Error::internal("isolation.scratch", s.scratch.string() + ": " + ec.message());
+  std::filesystem::permissions(s.scratch, std::filesystem::perms::owner_all, ec);
+  std::shared_ptr<Pool> pool(new Pool(std::move(s)));
+  pool->helpers_.resize(std::max<std::size_t>(pool->s_.helpers, 1));
+  for (auto& h : pool->helpers_) {
+    if (!pool->spawn(h)) return Error::internal("isolation.spawn", "cannot start a decode helper: " + std::string(std::strerror(errno)));
+  }
+  return pool;
+}
+
+Pool::~Pool() {
+  for (auto& h : helpers_) {
+    if (h.pid > 0) {
+      ::kill(h.pid, SIGKILL);
+      ::waitpid(h.pid, nullptr, 0);
+    }
+    close_fd(h.sock);
+    close_fd(h.memfd);
+    close_fd(h.err);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(s_.scratch, ec);
+}
+
+bool Pool::spawn(Helper& h) {
+  int sv[2], ep[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return false;
+  if (::pipe2(ep, O_CLOEXEC) != 0) {
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return false;
+  }
+  int child_sock = high_fd(sv[1]), child_err = high_fd(ep[1]);
+  h.sock = high_fd(sv[0]);
+  h.err = high_fd(ep[0]);
+  h.memfd = high_fd(::memfd_create("sipi-decode", MFD_CLOEXEC));
+  // The helper's stderr must never block it: what does not fit the pipe is dropped.
+  ::fcntl(child_err, F_SETFL, ::fcntl(child_err, F_GETFL) | O_NONBLOCK);
+  ::fcntl(h.err, F_SETFL, ::fcntl(h.err, F_GETFL) | O_NONBLOCK);
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, child_err, 1);
+  posix_spawn_file_actions_adddup2(&fa, child_err, 2);
+  posix_spawn_file_actions_adddup2(&fa, child_sock, 3);
+  posix_spawn_file_actions_adddup2(&fa, h.memfd, 4);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 5);
+  const std::string as = std::to_string(s_.address_space), cpu = std::to_string(s_.cpu_seconds),
+                    parent = std::to_string(::getpid()), scratch = s_.scratch.string();
+  const char* argv[] = {"sipi", "decode-helper", as.c_str(), cpu.c_str(), scratch.c_str(), parent.c_str(), nullptr};
+  // The helpers' temporary files (libvips spills large random-access images to disc) go to
+  // the scratch directory, the one place they may write.
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e; ++e) {
+    if (std::strncmp(*e, "TMPDIR=", 7) != 0) env_s.emplace_back(*e);
+  }
+  env_s.push_back("TMPDIR=" + scratch);
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, s_.executable.c_str(), &fa, nullptr, const_cast<char**>(argv), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(child_sock);
+  ::close(child_err);
+  if (rc != 0) {
+    errno = rc;
+    close_fd(h.sock);
+    close_fd(h.memfd);
+    close_fd(h.err);
+    return false;
+  }
+  h.pid = pid;
+  h.ready = false;
+  std::lock_guard lock(stats_mu_);
+  ++starts_;
+  return true;
+}
+
+std::string Pool::stderr_tail(Helper& h) {
+  std::string all;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(h.err, buf, sizeof buf);
+    if (n <= 0) break;
+    all.append(buf, static_cast<std::size_t>(n));
+    if (all.size() > 16384) all.erase(0, all.size() - 4096);
+  }
+  if (all.size() > 1024) all.erase(0, all.size() - 1024);
+  return all;
+}
+
+std::string Pool::bury(Helper& h, bool timed_out) {
+  std::string reason = timed_out ? "timeout" : "exit";
+  if (h.pid > 0) {
+    int st = 0;
+    if (timed_out) ::kill(h.pid, SIGKILL);
+    // After EOF the process is gone or going; a helper that closed its socket but lives on is
+    // killed rather than waited for.
+    pid_t r = ::waitpid(h.pid, &st, timed_out ? 0 : WNOHANG);
+    if (r == 0) {
+      ::usleep(20000);
+      r = ::waitpid(h.pid, &st, WNOHANG);
+      if (r == 0) {
+        ::kill(h.pid, SIGKILL);
+        r = ::waitpid(h.pid, &st, 0);
+      }
+    }
+    if (r > 0 && !timed_out) reason = WIFSIGNALED(st) ? signal_reason(WTERMSIG(st)) : "exit";
+  }
+  h.pid = -1;
+  close_fd(h.sock);
+  close_fd(h.memfd);
+  // h.err is closed by the caller after reading the tail.
+  return reason;
+}
+
+std::size_t Pool::acquire() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    for (std::size_t i = 0; i < helpers_.size(); ++i) {
+      if (!helpers_[i].busy) {
+        helpers_[i].busy = true;
+        return i;
+      }
+    }
+    free_.wait(lock);
+  }
+}
+
+void Pool::release(std::size_t i) {
+  {
+    std::lock_guard lock(mu_);
+    helpers_[i].busy = false;
+  }
+  free_.notify_one();
+}
+
+bool Pool::poisoned(const FileKey& file) {
+  if (!poison_.contains(file)) return false;
+  std::lock_guard lock(stats_mu_);
+  ++poison_hits_;
+  return true;
+}
+
+Result<Answer> Pool::call(const nlohmann::json& job, const FileKey& file) {
+  if (poisoned(file)) {
+    return Error::internal("codec.crashed", file.path + ": poisoned (an earlier decode crashed)");
+  }
+  std::size_t slot = acquire();
+  Helper& h = helpers_[slot];  // ours until release()
+  struct Release {
+    Pool* p;
+    std::size_t i;
+    ~Release() { p->release(i); }
+  } release_on_exit{this, slot};
+
+  if (h.pid <= 0 && !spawn(h)) return Error::internal("codec.unavailable", "cannot start a decode helper");
+  bool timed_out = false;
+  if (!h.ready) {
+    // The hello says the helper started and locked itself down; a helper that cannot is not
+    // the file's fault, so nothing is poisoned.
+    auto hello = receive_message(h.sock, kHelloTimeout, timed_out);
+    if (!hello || *hello != "ready") {
+      std::string reason = bury(h, timed_out), tail = stderr_tail(h);
+      close_fd(h.err);
+      log::error("decode helper did not start", {{"reason", reason}, {"stderr", tail}});
+      return Error::internal("codec.unavailable", "decode helper did not start: " + reason);
+    }
+    h.ready = true;
+  }
+  (void)stderr_tail(h);  // drop what earlier jobs printed
+  const auto timeout = std::chrono::seconds(2 * s_.cpu_seconds + 10);
+  std::optional<std::string> msg;
+  if (send_message(h.sock, job.dump())) msg = receive_message(h.sock, timeout, timed_out);
+  if (!msg) {
+    std::string reason = bury(h, timed_out);
+    std::string tail = stderr_tail(h);
+    close_fd(h.err);
+    poison_.add(file);
+    {
+      std::lock_guard lock(stats_mu_);
+      ++crashes_[reason];
+    }
+    log::error("decode helper crashed", {{"reason", reason}, {"op", job.value("op", "")}, {"path", file.path},
+                                         {"stderr", tail}});
+    return Error::internal("codec.crashed", file.path + ": decode helper died (" + reason + ")");
+  }
+  nlohmann::json a = nlohmann::json::parse(*msg, nullptr, false);
+  if (a.is_discarded() || !a.is_object()) return Error::internal("codec.helper", "unreadable answer from a decode helper");
+  if (!a.value("ok", false)) {
+    return Error{static_cast<Status>(a.value("status", 500)), a.value("detail", std::string("codec.decode")),
+                 a.value("message", std::string())};
+  }
+  Answer out;
+  out.meta = a.value("meta", nlohmann::json::object());
+  const std::size_t n = a.value("payload", std::size_t{0});
+  if (n > 0) {
+    auto p = read_payload(h.memfd, n);
+    if (!p) return Error::internal("codec.helper", "cannot read a decode helper's result");
+    out.payload = std::move(*p);
+  }
+  return out;
+}
+
+std::string Pool::metrics_text() const {
+  std::lock_guard lock(stats_mu_);
+  std::string out =
+      "# HELP sipi_decode_helper_crashes_total Decode helpers that died on a job, by reason.\n"
+      "# TYPE sipi_decode_helper_crashes_total counter\n";
+  for (const char* r : {"abort", "segv", "bus", "fpe", "ill", "cpu_limit", "killed", "signal", "timeout", "exit"}) {
+    auto it = crashes_.find(r);
+    out += "sipi_decode_helper_crashes_total{reason=\"" + std::string(r) + "\"} " +
+           std::to_string(it == crashes_.end() ? 0 : it->second) + "\n";
+  }
+  out += "# HELP sipi_decode_helper_starts_total Decode helpers started (at startup and after crashes).\n"
+         "# TYPE sipi_decode_helper_starts_total counter\n"
+         "sipi_decode_helper_starts_total " + std::to_string(starts_) + "\n"
+         "# HELP sipi_decode_poisoned_files Files remembered as crashing a decode helper.\n"
+         "# TYPE sipi_decode_poisoned_files gauge\n"
+         "sipi_decode_poisoned_files " + std::to_string(poison_.size()) + "\n"
+         "# HELP sipi_decode_poisoned_rejections_total Requests answered at once because their file is poisoned.\n"
+         "# TYPE sipi_decode_poisoned_rejections_total counter\n"
+         "sipi_decode_poisoned_rejections_total " + std::to_string(poison_hits_) + "\n";
+  return out;
+}
+
+}  // namespace sipi::isolation
