@@ -222,8 +222,9 @@ void start_isolation(sipi::http::AppContext& ctx, const Config& cfg, std::uint64
   // libraries, thread stacks and malloc arenas.
   s.address_space = budget > 0 ? budget + (3ULL << 30) : 0;
   s.cpu_seconds = static_cast<unsigned>(cfg.decode_cpu_seconds);
-  s.scratch = std::filesystem::path(cfg.tmpdir.empty() ? "/tmp" : cfg.tmpdir) /
-              ("sipi-decode-" + std::to_string(::getpid()));
+  // Not SIPI's tmpdir (uploads, which Lua scripts list and clean): the system's.
+  std::error_code ec;
+  s.scratch = std::filesystem::temp_directory_path(ec) / ("sipi-decode-" + std::to_string(::getpid()));
   auto pool = sipi::isolation::Pool::start(s);
   if (!pool) die("decode_isolation: " + pool.error().message);
   ctx.iiif.isolation = *pool;

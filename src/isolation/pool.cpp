@@ -251,6 +251,8 @@ Result<Answer> Pool::call(const nlohmann::json& job, const FileKey& file) {
     }
     log::error("decode helper crashed", {{"reason", reason}, {"op", job.value("op", "")}, {"path", file.path},
                                          {"stderr", tail}});
+    // Replaced now, so that the pool stays warm (a failed start is retried on the next job).
+    (void)spawn(h);
     return Error::internal("codec.crashed", file.path + ": decode helper died (" + reason + ")");
   }
   nlohmann::json a = nlohmann::json::parse(*msg, nullptr, false);

@@ -5,6 +5,8 @@
 //   ok, path = img:write(path | 'HTTP.<ext>' [, {quality=}])   img:send(ext)   tostring(img)
 // Methods return true[, value] or false, message; nothing here raises a Lua error after a C++
 // object has been constructed (Lua unwinds with longjmp).
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +29,7 @@
 #include "metadata/metadata.h"
 #include "pipeline/transform.h"
 #include "source/decoder.h"
+#include "isolation/pool.h"
 
 namespace sipi::lua {
 namespace {
@@ -120,6 +123,58 @@ std::string apply_size(vips::VImage& v, const std::string& size) {
   return {};
 }
 
+isolation::FileKey file_key(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {path, 0, 0};
+  return {path, static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, st.st_size};
+}
+
+// The size of `path` from its header: in a decode helper when the server isolates decoding.
+std::optional<Dim> header_size(const std::string& path) {
+  if (auto pool = isolation::shared_pool()) {
+    auto a = pool->call({{"op", "probe"}, {"path", path}, {"page", 0}}, file_key(path));
+    if (!a) return std::nullopt;
+    return Dim{a->meta.value("w", std::int64_t{0}), a->meta.value("h", std::int64_t{0})};
+  }
+  auto shape = source::probe(path, 0);
+  if (!shape) return std::nullopt;
+  return shape->size;
+}
+
+// The level of `path` nearest to 1/2^reduce, decoded in a decode helper when the server
+// isolates decoding (its pixels come back whole). `exact` says whether the level is that scale.
+std::string load_reduced(const std::string& path, int reduce, vips::VImage& out, bool& exact) {
+  if (auto pool = isolation::shared_pool()) {
+    auto a = pool->call({{"op", "decode"}, {"path", path}, {"reduce", reduce}}, file_key(path));
+    if (!a) return a.error().detail == "codec.crashed" ? "the image decoder crashed" : "not a readable image";
+    const auto& m = a->meta;
+    const std::size_t px = m.at("pixels").get<std::size_t>(), icc = m.at("icc").get<std::size_t>();
+    if (px + icc != a->payload.size()) return "cannot decode the image";
+    VipsImage* raw = vips_image_new_from_memory_copy(a->payload.data(), px, m.at("w").get<int>(), m.at("h").get<int>(),
+                                                     m.at("bands").get<int>(),
+                                                     static_cast<VipsBandFormat>(m.at("band_format").get<int>()));
+    if (!raw) return "cannot decode the image";
+    vips::VImage v(raw);
+    v = v.copy(vips::VImage::option()
+                   ->set("interpretation", static_cast<VipsInterpretation>(m.at("interpretation").get<int>()))
+                   ->set("xres", m.at("xres").get<double>())
+                   ->set("yres", m.at("yres").get<double>()));
+    if (icc > 0) vips_image_set_blob_copy(v.get_image(), VIPS_META_ICC_NAME, a->payload.data() + px, icc);
+    if (m.at("orientation").get<int>() != 1) v.set(VIPS_META_ORIENTATION, m.at("orientation").get<int>());
+    out = v;
+    exact = m.at("level").get<std::size_t>() != 0 || reduce == 0;
+    return {};
+  }
+  auto shape = source::probe(path, 0);
+  if (!shape) return "not a readable image";
+  std::size_t level = source::reduce_level(*shape, reduce);
+  auto img = source::load_level(path, *shape, level, false);
+  if (!img) return "cannot decode the image";
+  out = *img;
+  exact = level != 0 || reduce == 0;
+  return {};
+}
+
 int l_new(lua_State* L) {
   std::string path, origname;
   if (lua_isinteger(L, 1)) {
@@ -141,13 +196,9 @@ int l_new(lua_State* L) {
   }
   vips::VImage result;
   std::string err = catch_vips([&]() -> std::string {
-    auto shape = source::probe(path, 0);
-    if (!shape) return "not a readable image";
-    std::size_t level = source::reduce_level(*shape, static_cast<int>(reduce));
-    auto img = source::load_level(path, *shape, level, false);
-    if (!img) return "cannot decode the image";
-    result = *img;
-    if (reduce > 0 && level == 0) result = result.resize(1.0 / static_cast<double>(1 << reduce));
+    bool exact = true;
+    if (auto e = load_reduced(path, static_cast<int>(reduce), result, exact); !e.empty()) return e;
+    if (!exact) result = result.resize(1.0 / static_cast<double>(1 << reduce));
     if (region) {
       if (auto e = apply_region(result, *region); !e.empty()) return e;
     }
@@ -178,12 +229,9 @@ int l_dims(lua_State* L) {
     std::string path = lua_tostring(L, 1);
     Dim d;
     bool ok = false;
-    {
-      auto shape = source::probe(path, 0);
-      if (shape) {
-        d = shape->size;
-        ok = true;
-      }
+    if (auto size = header_size(path)) {
+      d = *size;
+      ok = true;
     }
     if (!ok) return fail(L, "not a readable image");
     push_dims(L, d.w, d.h, 1);

@@ -136,3 +136,42 @@ sipi = setmetatable({ imgroot = '/tmp', scaling_quality = setmetatable({}, { __i
 
 }  // namespace
 }  // namespace sipi::lua
+
+namespace sipi::lua {
+namespace {
+
+// fuzz/corpus/fuzz_config/regress-max-width-overflow.lua: max_width = 22222222222222221 was
+// accepted and overflowed int64 in iiif::fit_limits. Every number now has an upper bound.
+TEST_F(ConfigFileTest, NumbersBeyondWhatTheArithmeticCarriesAreRefused) {
+  struct Case { const char* key; const char* bad; const char* good; };
+  for (Case k : {Case{"max_width", "22222222222222221", "10000000"}, Case{"max_height", "10000001", "1"},
+                 Case{"max_area", "100000000000001", "100000000000000"}, Case{"header_timeout", "86401", "86400"},
+                 Case{"max_url_length", "1048577", "1048576"}, Case{"decode_cpu_seconds", "0", "1"},
+                 Case{"max_waiting", "1000001", "1000000"}}) {
+    for (bool good : {false, true}) {
+      Config c;
+      auto r = load_config_file(
+          write(std::string("sipi = { imgroot = '/tmp', ") + k.key + " = " + (good ? k.good : k.bad) + " }").string(), c);
+      ASSERT_TRUE(r) << r.error().message;
+      auto v = c.validate();
+      EXPECT_EQ(static_cast<bool>(v), good) << k.key << " = " << (good ? k.good : k.bad);
+      if (!good && !v) {
+        EXPECT_NE(v.error().message.find(k.key), std::string::npos) << v.error().message;
+      }
+    }
+  }
+}
+
+TEST_F(ConfigFileTest, DecodeIsolationIsAllOrNone) {
+  for (const char* v : {"all", "none", "some"}) {
+    Config c;
+    auto r = load_config_file(write(std::string("sipi = { imgroot = '/tmp', decode_isolation = '") + v + "' }").string(), c);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(static_cast<bool>(c.validate()), std::string(v) != "some") << v;
+  }
+  Config defaults;
+  EXPECT_EQ(defaults.decode_isolation, "all");
+}
+
+}  // namespace
+}  // namespace sipi::lua
