@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The cost of decode isolation: the same sipi binary twice, side by side, with the shipped
+# defaults — one with decode_isolation = "all" (the default: helpers decode), one with "none"
+# (the server decodes) — walked by wrk over the same URL lists, alternating which goes first.
+#
+#   bench/isolation_cost.sh [--sipi build/sipi] [--duration 10] [--conc "2 8"]
+#                           [--sources "photo-tifdeflate photo-tifjpeg photo-jp2lossless"]
+#                           [--workloads "tile0 thumb down2000"] [--images bench/.images]
+#
+# Images come from bench/iiif_load.sh (made with --generate-only --no-huge when missing). CPU per
+# request counts the server and its decode helpers. Prints a markdown table and writes it to
+# bench/results/<UTC date>-<commit>-isolation.md.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+AUX=$HERE/iiif_load
+PY=/usr/bin/python3
+SIPI_BIN=$REPO/build/sipi
+DURATION=10
+CONCS="2 8"
+SOURCES="photo-tifdeflate photo-tifjpeg photo-jp2lossless"
+WORKLOADS="tile0 thumb down2000"
+IMAGES=$REPO/bench/.images
+NLINKS=200
+
+while (($#)); do
+  case $1 in
+    --sipi) SIPI_BIN=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --conc) CONCS=$2; shift 2 ;;
+    --sources) SOURCES=$2; shift 2 ;;
+    --workloads) WORKLOADS=$2; shift 2 ;;
+    --images) IMAGES=$2; shift 2 ;;
+    -h | --help) sed -n '2,/^set -e/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "isolation_cost: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+log() { printf '[isolation_cost %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+[[ -x $SIPI_BIN ]] || die "no sipi binary at $SIPI_BIN"
+IMGDIR=$IMAGES/img
+if [[ ! -f $IMGDIR/photo-tifdeflate.tif ]]; then
+  log "making the images (bench/iiif_load.sh --generate-only --no-huge)"
+  "$REPO/bench/iiif_load.sh" --sipi "$SIPI_BIN" --images "$IMAGES" --generate-only --no-huge
+fi
+command -v wrk > /dev/null || die "wrk missing (apt-get install wrk)"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sipi-isolation-bench.XXXXXX")
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null || true; done
+  wait 2> /dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+cp "$SIPI_BIN" "$WORK/sipi"
+
+ext_of() { case $1 in *tif*) echo .tif ;; *jp2*) echo .jp2 ;; *jpg) echo .jpg ;; *png) echo .png ;; esac; }
+mkdir -p "$WORK/lists"
+for src in $SOURCES; do
+  ext=$(ext_of "$src")
+  [[ -f $IMGDIR/$src$ext ]] || die "missing $IMGDIR/$src$ext"
+  for ((i = 0; i < NLINKS; i++)); do
+    printf -v l '%s/%s-l%03d%s' "$IMGDIR" "$src" "$i" "$ext"
+    [[ $l -ef $IMGDIR/$src$ext ]] || ln -f "$IMGDIR/$src$ext" "$l"
+  done
+  $PY "$AUX/helper.py" lists "$WORK/lists" "$src" "$ext" 10000 8000 "$NLINKS" 42
+done
+
+# Two servers with the shipped defaults: only the port, the image root (with the /iiif/ prefix
+# naming no directory), the cache directory and decode_isolation differ.
+declare -A PORT PID
+for mode in all none; do
+  PORT[$mode]=$($PY "$AUX/helper.py" port)
+  mkdir -p "$WORK/$mode"
+  cat > "$WORK/$mode/sipi.config.lua" << EOF
+sipi = {
+  port = ${PORT[$mode]},
+  bind_address = '127.0.0.1',
+  imgroot = '$IMGDIR',
+  prefix_as_path = false,
+  cache_dir = '$WORK/$mode/cache',
+  decode_isolation = '$mode',
+}
+EOF
+  (cd "$WORK/$mode" && exec "$WORK/sipi" server --config sipi.config.lua > sipi.log 2>&1) &
+  PID[$mode]=$!
+  PIDS+=("${PID[$mode]}")
+done
+for mode in all none; do
+  for _ in $(seq 100); do
+    curl -sf -o /dev/null "http://127.0.0.1:${PORT[$mode]}/health" && break
+    sleep 0.1
+  done
+  curl -sf -o /dev/null "http://127.0.0.1:${PORT[$mode]}/health" || die "sipi ($mode) did not start: $(tail -3 "$WORK/$mode/sipi.log")"
+done
+
+# CPU seconds of a server and its children (the decode helpers).
+cpu_of() {
+  local total=0 p
+  for p in $1 $(pgrep -P "$1" || true); do
+    total=$(awk -v t="$total" -v hz="$(getconf CLK_TCK)" '{ print t + ($14 + $15) / hz }' "/proc/$p/stat" 2> /dev/null || echo "$total")
+  done
+  echo "$total"
+}
+
+RESULTS=$WORK/results.tsv
+: > "$RESULTS"
+run() {  # MODE SOURCE WORKLOAD CONC
+  local mode=$1 src=$2 wl=$3 conc=$4 c0 c1 out
+  c0=$(cpu_of "${PID[$mode]}")
+  out=$(wrk -t2 -c"$conc" -d"${DURATION}s" --timeout 60s -s "$AUX/walk.lua" "http://127.0.0.1:${PORT[$mode]}" \
+    -- "$WORK/lists/$src.$wl.txt" /iiif/ 2>&1 | grep '^IIIFLOAD' || true)
+  c1=$(cpu_of "${PID[$mode]}")
+  kill -0 "${PID[$mode]}" || die "sipi ($mode) died"
+  # requests non2xx socket_errors rps p50 p99 cpu_ms_per_ok_request
+  awk -v m="$mode" -v s="$src" -v w="$wl" -v c="$conc" -v cpu="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" -v d="$DURATION" '
+    { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+    END { ok = v["requests"] - v["non2xx"]; printf "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.2f\n",
+          s, w, c, m, v["requests"], v["non2xx"], v["socket_errors"], ok / d, v["p50_ms"], v["p99_ms"],
+          ok > 0 ? cpu * 1000 / ok : 0 }' <<< "$out" >> "$RESULTS"
+}
+
+log "warm-up"
+for src in $SOURCES; do for mode in all none; do
+  wrk -t1 -c2 -d2s -s "$AUX/walk.lua" "http://127.0.0.1:${PORT[$mode]}" -- "$WORK/lists/$src.thumb.txt" /iiif/ > /dev/null 2>&1 || true
+done; done
+n=0
+for src in $SOURCES; do
+  for wl in $WORKLOADS; do
+    for conc in $CONCS; do
+      if ((n++ % 2)); then order="none all"; else order="all none"; fi
+      for mode in $order; do
+        log "$src $wl c=$conc $mode"
+        run "$mode" "$src" "$wl" "$conc"
+      done
+    done
+  done
+done
+
+commit=$(git -C "$REPO" rev-parse --short HEAD 2> /dev/null || echo unknown)
+out=$REPO/bench/results/$(date -u +%Y-%m-%d)-$commit-isolation.md
+{
+  echo "# Decode isolation: cost, $(date -u +%Y-%m-%d) ($commit)"
+  echo
+  echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')); sipi's shipped"
+  echo "defaults, two servers side by side, decode_isolation = \"all\" vs \"none\"; wrk ${DURATION} s per cell"
+  echo "over distinct URLs (bench/iiif_load lists), alternating which mode goes first. rps counts 2xx"
+  echo "answers only; CPU is the server's plus its helpers' per 2xx answer. Sources 10000×8000."
+  echo
+  echo "| source | workload | c | rps all | rps none | all/none | p50 ms all / none | p99 ms all / none | CPU ms/req all / none | non-2xx all / none |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  awk -F'\t' '
+    { key = $1 "\t" $2 "\t" $3; order[key] = NR; r[key, $4] = $0 }
+    END {
+      n = 0; for (k in order) keys[++n] = k
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (order[keys[j]] < order[keys[i]]) { t = keys[i]; keys[i] = keys[j]; keys[j] = t }
+      for (i = 1; i <= n; i++) {
+        split(r[keys[i], "all"], a, "\t"); split(r[keys[i], "none"], b, "\t")
+        printf "| %s | %s | %s | %.1f | %.1f | %.3f | %.1f / %.1f | %.1f / %.1f | %.2f / %.2f | %d / %d |\n",
+          a[1], a[2], a[3], a[8], b[8], b[8] > 0 ? a[8] / b[8] : 0, a[9], b[9], a[10], b[10], a[11], b[11], a[6], b[6]
+      }
+    }' "$RESULTS"
+} > "$out"
+cat "$out"
+log "written to $out"
