@@ -312,6 +312,9 @@ int main(int argc, char** argv) {
   service_file->add_option("output", service_opts.output, "service file (.jp2, .jpx or .tif)")->required();
   service_file->add_flag("--topleft", service_opts.topleft, "apply the EXIF/TIFF orientation");
   service_file->add_flag("--json", service_opts.json, "one JSON document on stdout");
+  // For Lua's img:write(…, {file_role = 'service-file'}), which runs the converter as a child.
+  service_file->add_option("--origname", service_opts.original_name, "original file name for the packet")->group("");
+  service_file->add_option("--origmime", service_opts.original_mime, "original MIME type for the packet")->group("");
   CLI::App* access_file = app.add_subcommand("convert-access-file", "derivative of a service file, without the packet");
   access_file->group("");
   add_convert_options(*access_file, access_opts);

@@ -20,67 +20,93 @@ namespace {
 
 constexpr const char* kChildVar = "SIPI_SUPERVISED_CHILD";
 
+}  // namespace
+
 std::string signal_name(int sig) {
   const char* abbrev = ::sigabbrev_np(sig);
   return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
 }
-
-}  // namespace
 
 bool is_supervised_child() {
   const char* v = std::getenv(kChildVar);
   return v && std::strcmp(v, "1") == 0;
 }
 
-int run_supervised(char** argv, const CrashReport& report) {
+ChildResult run_child(const std::vector<std::string>& args) {
+  ChildResult out;
   int err[2];
-  if (::pipe2(err, O_CLOEXEC) != 0) return report.exit_code;
-  // No core dump from a crashing codec (the child inherits the limit).
-  rlimit none{0, 0};
-  ::setrlimit(RLIMIT_CORE, &none);
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    out.exit_code = 1;
+    out.stderr_text = std::string("cannot start a child process: ") + std::strerror(errno);
+    return out;
+  }
   std::vector<std::string> env_s;
-  for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
+  for (char** e = environ; *e; ++e) {
+    if (std::strncmp(*e, kChildVar, std::strlen(kChildVar)) != 0) env_s.emplace_back(*e);
+  }
   env_s.push_back(std::string(kChildVar) + "=1");
-  std::vector<char*> envp;
+  std::vector<char*> envp, argv;
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
+  std::vector<std::string> args_copy = args;
+  for (auto& a : args_copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  // No core dump from a crashing codec: the soft limit is inherited by the child, then restored.
+  rlimit old{};
+  ::getrlimit(RLIMIT_CORE, &old);
+  rlimit none{0, old.rlim_max};
+  ::setrlimit(RLIMIT_CORE, &none);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, "/proc/self/exe", &fa, nullptr, argv, envp.data());
+  int rc = ::posix_spawn(&pid, "/proc/self/exe", &fa, nullptr, argv.data(), envp.data());
+  ::setrlimit(RLIMIT_CORE, &old);
   posix_spawn_file_actions_destroy(&fa);
   ::close(err[1]);
   if (rc != 0) {
     ::close(err[0]);
-    std::cerr << "Error: cannot start the " << report.command << " process: " << std::strerror(rc) << std::endl;
-    return report.exit_code;
+    out.exit_code = 1;
+    out.stderr_text = std::string("cannot start a child process: ") + std::strerror(rc);
+    return out;
   }
   // The child's stderr is held back until we know how it ended: after a crash it is a
   // library's assert text, not SIPI's message.
-  std::string text;
   char buf[4096];
   for (;;) {
     ssize_t n = ::read(err[0], buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    if (text.size() < (1u << 20)) text.append(buf, static_cast<std::size_t>(n));
+    if (out.stderr_text.size() < (1u << 20)) out.stderr_text.append(buf, static_cast<std::size_t>(n));
   }
   ::close(err[0]);
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
-  if (WIFEXITED(st)) {
-    std::cerr << text << std::flush;
-    return WEXITSTATUS(st);
+  out.pid = pid;
+  if (WIFSIGNALED(st)) out.signal = WTERMSIG(st);
+  else out.exit_code = WEXITSTATUS(st);
+  return out;
+}
+
+int run_supervised(char** argv, const CrashReport& report) {
+  std::vector<std::string> args;
+  for (char** a = argv; *a; ++a) args.emplace_back(*a);
+  ChildResult r = run_child(args);
+  if (r.signal == 0) {
+    std::cerr << r.stderr_text << std::flush;
+    return r.exit_code;
   }
+  const pid_t pid = r.pid;
+  const int st_sig = r.signal;
   // Killed: remove the half-written output (cli::OutputFile's name for it in that process).
   if (!report.output.empty()) {
     std::filesystem::path out(report.output);
     std::error_code ec;
     std::filesystem::remove(out.parent_path() / ("." + out.filename().string() + ".sipi-" + std::to_string(pid) + ".tmp"), ec);
   }
-  const std::string why = "the image decoder crashed (" + signal_name(WTERMSIG(st)) + ") on " + report.input;
+  const std::string why = "the image decoder crashed (" + signal_name(st_sig) + ") on " + report.input;
   if (report.json) {
     nlohmann::ordered_json j;
     j["status"] = "error";

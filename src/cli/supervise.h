@@ -17,6 +17,21 @@ struct CrashReport {
   int exit_code = 1;        // what a crash exits with (compare: 2 = unreadable)
 };
 
+// How a child process of this binary ended: its exit code, or the signal that killed it.
+struct ChildResult {
+  int exit_code = 0;
+  int signal = 0;       // non-zero: killed by this signal
+  int pid = 0;
+  std::string stderr_text;
+};
+
+// Runs this binary with `args` (args[0] is the program name) as a supervised child, its stderr
+// captured, no other descriptor inherited, and waits for it. stdout is inherited.
+ChildResult run_child(const std::vector<std::string>& args);
+
+// "SIGABRT" for 6.
+std::string signal_name(int sig);
+
 // True inside the child (the environment says so): run the command itself.
 bool is_supervised_child();
 

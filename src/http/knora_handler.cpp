@@ -11,6 +11,7 @@
 #include "http/access_check.h"
 #include "http/handlers.h"
 #include "http/respond.h"
+#include "service/isolated.h"
 #include "iiif/request.h"
 #include "metadata/essentials.h"
 #include "source/decoder.h"
@@ -51,10 +52,11 @@ Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif:
   }
   // Through the header cache, so the probe runs in a decode helper when decoding is isolated.
   Result<source::ImageShape> shape = Error::not_found("source.not_found");
+  service::SourceFile f;
   struct stat st {};
   if (::stat(path->c_str(), &st) == 0) {
-    service::SourceFile f{*path, st.st_size, st.st_mtim.tv_sec,
-                          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+    f = {*path, st.st_size, st.st_mtim.tv_sec,
+         static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
     auto h = service::read_header(ctx.iiif, f, kr.ref.page);
     if (h) shape = (*h)->shape;
   }
@@ -63,7 +65,7 @@ Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif:
     j["height"] = shape->size.h;
     if (shape->pages > 1) j["numpages"] = shape->pages;
     j["internalMimeType"] = source::mime_type(shape->format);
-    auto packet = metadata::read_essentials(*path);
+    auto packet = service::read_essentials(ctx.iiif.isolation.get(), f);
     if (packet && *packet) {
       j["originalMimeType"] = (*packet)->original_mime;
       j["originalFilename"] = (*packet)->original_name;

@@ -20,6 +20,7 @@
 
 #include "cli/convert.h"
 #include "cli/output_file.h"
+#include "cli/supervise.h"
 #include "encode/encode.h"
 #include "encode/jp2_writer.h"
 #include "iiif/formats.h"
@@ -305,7 +306,11 @@ int l_exif(lua_State* L) {
   Image* im = check_image(L, 1);
   std::string tag = luaL_checkstring(L, 2);
   std::optional<std::string> v;
-  {
+  if (auto pool = isolation::shared_pool()) {
+    // exiv2 parses the untrusted file: in a decode helper.
+    auto a = pool->call({{"op", "exif"}, {"path", im->source}, {"tag", tag}}, file_key(im->source));
+    if (a && a->meta.value("present", false)) v = a->payload;
+  } else {
     if (!im->meta) im->meta = std::make_shared<metadata::Bundle>(metadata::read(im->source));
     v = im->meta->exif_value(tag);
   }
@@ -408,7 +413,22 @@ std::string write_service_file(const Image& im, const std::string& target, const
   } else {
     o.input = im.source;
   }
-  int rc = cli::run_convert(o);
+  int rc = 0;
+  if (isolation::shared_pool()) {
+    // The server isolates decoding: the converter (libraries and exiv2 on the upload) runs as
+    // a child process, so a crash costs this call, not the server.
+    auto r = cli::run_child({"sipi", "convert", "service-file", o.input, o.output, "--origname", origname,
+                             "--origmime", mimetype});
+    rc = r.signal != 0 ? 1 : r.exit_code;
+    if (r.signal != 0) {
+      error = "the image decoder crashed (" + cli::signal_name(r.signal) + ")";
+    } else if (rc != 0) {
+      error = r.stderr_text.substr(0, r.stderr_text.find('\n'));
+      if (auto colon = error.find(": "); error.rfind("Error ", 0) == 0 && colon != std::string::npos) error.erase(0, colon + 2);
+    }
+  } else {
+    rc = cli::run_convert(o);
+  }
   if (!tmp.empty()) {
     std::error_code ec;
     std::filesystem::remove(tmp, ec);

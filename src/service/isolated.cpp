@@ -179,7 +179,31 @@ Result<isolation::Answer> do_decode(const json& job) {
   return a;
 }
 
+Result<isolation::Answer> do_essentials(const json& job) {
+  auto e = metadata::read_essentials(job.at("path").get<std::string>());
+  if (!e) return e.error();
+  if (!*e) return isolation::Answer{{{"present", false}}, {}};
+  return isolation::Answer{{{"present", true}}, metadata::encode_packet(**e)};
+}
+
+// One EXIF value (Lua's img:exif) read with exiv2.
+Result<isolation::Answer> do_exif(const json& job) {
+  auto v = metadata::read(job.at("path").get<std::string>()).exif_value(job.at("tag").get<std::string>());
+  if (!v) return isolation::Answer{{{"present", false}}, {}};
+  return isolation::Answer{{{"present", true}}, *v};
+}
+
 }  // namespace
+
+Result<std::optional<metadata::Essentials>> read_essentials(isolation::Pool* pool, const SourceFile& f) {
+  if (!pool) return metadata::read_essentials(f.path);
+  auto a = pool->call({{"op", "essentials"}, {"path", f.path.string()}}, key_of(f.path, f.mtime_ns, f.bytes));
+  if (!a) return a.error();
+  if (!a->meta.value("present", false)) return std::optional<metadata::Essentials>();
+  auto e = metadata::decode_packet(a->payload);
+  if (!e) return Error::internal("metadata.essentials", "undecodable Essentials packet from a decode helper");
+  return std::optional<metadata::Essentials>(std::move(*e));
+}
 
 source::HeaderLoaders isolated_loaders(std::shared_ptr<isolation::Pool> pool) {
   source::HeaderLoaders l;
@@ -231,7 +255,9 @@ Result<std::string> render_isolated(isolation::Pool& pool, const Context& ctx, c
 }
 
 std::map<std::string, isolation::Handler> helper_handlers() {
-  return {{"probe", do_probe}, {"stored", do_stored}, {"render", do_render}, {"decode", do_decode}};
+  return {{"probe", do_probe}, {"stored", do_stored}, {"render", do_render}, {"essentials", do_essentials},
+          {"exif", do_exif},
+          {"decode", do_decode}};
 }
 
 }  // namespace sipi::service

@@ -10,6 +10,7 @@
 
 #include "isolation/helper.h"
 #include "isolation/pool.h"
+#include "metadata/essentials.h"
 #include "service/image_service.h"
 
 namespace sipi::service {
@@ -20,7 +21,11 @@ source::HeaderLoaders isolated_loaders(std::shared_ptr<isolation::Pool> pool);
 // render_image's work in a helper. Errors: those of render_image, and 500 codec.crashed.
 Result<std::string> render_isolated(isolation::Pool& pool, const Context& ctx, const PreparedImage& p);
 
-// The jobs a helper answers: probe, stored, render, decode (a whole level's pixels, for Lua).
+// The Essentials packet of a service file (exiv2 reads TIFF tags): in a helper when `pool` is set.
+Result<std::optional<metadata::Essentials>> read_essentials(isolation::Pool* pool, const SourceFile& f);
+
+// The jobs a helper answers: probe, stored, render, essentials, decode (a
+// whole level's pixels, for Lua).
 std::map<std::string, isolation::Handler> helper_handlers();
 
 }  // namespace sipi::service
