@@ -6,6 +6,10 @@
 #   bench/isolation_cost.sh [--sipi build/sipi] [--duration 10] [--conc "2 8"]
 #                           [--sources "photo-tifdeflate photo-tifjpeg photo-jp2lossless"]
 #                           [--workloads "tile0 thumb down2000"] [--images bench/.images]
+#                           [--no-cache]
+#
+# --no-cache: cache_size = 0 on both, so that every request (but stored JPEG tiles) decodes:
+# the cost of isolation itself. Without it, the shipped derivative cache answers repeated URLs.
 #
 # Images come from bench/iiif_load.sh (made with --generate-only --no-huge when missing). CPU per
 # request counts the server and its decode helpers. Prints a markdown table and writes it to
@@ -23,6 +27,8 @@ SOURCES="photo-tifdeflate photo-tifjpeg photo-jp2lossless"
 WORKLOADS="tile0 thumb down2000"
 IMAGES=$REPO/bench/.images
 NLINKS=200
+CACHE_LINE=""
+SUFFIX=isolation
 
 while (($#)); do
   case $1 in
@@ -32,6 +38,7 @@ while (($#)); do
     --sources) SOURCES=$2; shift 2 ;;
     --workloads) WORKLOADS=$2; shift 2 ;;
     --images) IMAGES=$2; shift 2 ;;
+    --no-cache) CACHE_LINE="cache_size = 0,"; SUFFIX=isolation-nocache; shift ;;
     -h | --help) sed -n '2,/^set -e/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "isolation_cost: unknown option $1" >&2; exit 2 ;;
   esac
@@ -39,7 +46,7 @@ done
 log() { printf '[isolation_cost %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 [[ -x $SIPI_BIN ]] || die "no sipi binary at $SIPI_BIN"
-IMGDIR=$IMAGES/img
+IMGDIR=$IMAGES/v1  # bench/iiif_load.sh GEN_VERSION
 if [[ ! -f $IMGDIR/photo-tifdeflate.tif ]]; then
   log "making the images (bench/iiif_load.sh --generate-only --no-huge)"
   "$REPO/bench/iiif_load.sh" --sipi "$SIPI_BIN" --images "$IMAGES" --generate-only --no-huge
@@ -82,6 +89,7 @@ sipi = {
   prefix_as_path = false,
   cache_dir = '$WORK/$mode/cache',
   decode_isolation = '$mode',
+  $CACHE_LINE
 }
 EOF
   (cd "$WORK/$mode" && exec "$WORK/sipi" server --config sipi.config.lua > sipi.log 2>&1) &
@@ -119,7 +127,7 @@ run() {  # MODE SOURCE WORKLOAD CONC
     { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
     END { ok = v["requests"] - v["non2xx"]; printf "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.2f\n",
           s, w, c, m, v["requests"], v["non2xx"], v["socket_errors"], ok / d, v["p50_ms"], v["p99_ms"],
-          ok > 0 ? cpu * 1000 / ok : 0 }' <<< "$out" >> "$RESULTS"
+          (ok > 0 ? cpu * 1000 / ok : 0) }' <<< "$out" >> "$RESULTS"
 }
 
 log "warm-up"
@@ -140,7 +148,8 @@ for src in $SOURCES; do
 done
 
 commit=$(git -C "$REPO" rev-parse --short HEAD 2> /dev/null || echo unknown)
-out=$REPO/bench/results/$(date -u +%Y-%m-%d)-$commit-isolation.md
+out=$REPO/bench/results/$(date -u +%Y-%m-%d)-$commit-$SUFFIX.md
+cp "$RESULTS" "${out%.md}.tsv"
 {
   echo "# Decode isolation: cost, $(date -u +%Y-%m-%d) ($commit)"
   echo
@@ -148,6 +157,7 @@ out=$REPO/bench/results/$(date -u +%Y-%m-%d)-$commit-isolation.md
   echo "defaults, two servers side by side, decode_isolation = \"all\" vs \"none\"; wrk ${DURATION} s per cell"
   echo "over distinct URLs (bench/iiif_load lists), alternating which mode goes first. rps counts 2xx"
   echo "answers only; CPU is the server's plus its helpers' per 2xx answer. Sources 10000×8000."
+  [[ -n $CACHE_LINE ]] && echo "Derivative cache off (cache_size = 0): every request but stored JPEG tiles decodes."
   echo
   echo "| source | workload | c | rps all | rps none | all/none | p50 ms all / none | p99 ms all / none | CPU ms/req all / none | non-2xx all / none |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -159,7 +169,7 @@ out=$REPO/bench/results/$(date -u +%Y-%m-%d)-$commit-isolation.md
       for (i = 1; i <= n; i++) {
         split(r[keys[i], "all"], a, "\t"); split(r[keys[i], "none"], b, "\t")
         printf "| %s | %s | %s | %.1f | %.1f | %.3f | %.1f / %.1f | %.1f / %.1f | %.2f / %.2f | %d / %d |\n",
-          a[1], a[2], a[3], a[8], b[8], b[8] > 0 ? a[8] / b[8] : 0, a[9], b[9], a[10], b[10], a[11], b[11], a[6], b[6]
+          a[1], a[2], a[3], a[8], b[8], (b[8] > 0 ? a[8] / b[8] : 0), a[9], b[9], a[10], b[10], a[11], b[11], a[6], b[6]
       }
     }' "$RESULTS"
 } > "$out"

@@ -222,24 +222,34 @@ Result<Answer> Pool::call(const nlohmann::json& job, const FileKey& file) {
     ~Release() { p->release(i); }
   } release_on_exit{this, slot};
 
-  if (h.pid <= 0 && !spawn(h)) return Error::internal("codec.unavailable", "cannot start a decode helper");
   bool timed_out = false;
-  if (!h.ready) {
-    // The hello says the helper started and locked itself down; a helper that cannot is not
-    // the file's fault, so nothing is poisoned.
-    auto hello = receive_message(h.sock, kHelloTimeout, timed_out);
-    if (!hello || *hello != "ready") {
-      std::string reason = bury(h, timed_out), tail = stderr_tail(h);
-      close_fd(h.err);
-      log::error("decode helper did not start", {{"reason", reason}, {"stderr", tail}});
-      return Error::internal("codec.unavailable", "decode helper did not start: " + reason);
+  // A helper that is not running, or that died while idle (the job cannot be sent), is
+  // (re)started; that is not the file's fault, so nothing is poisoned. Two tries.
+  bool sent = false;
+  for (int attempt = 0; attempt < 2 && !sent; ++attempt) {
+    if (h.pid <= 0 && !spawn(h)) return Error::internal("codec.unavailable", "cannot start a decode helper");
+    if (!h.ready) {
+      // The hello says the helper started and locked itself down.
+      auto hello = receive_message(h.sock, kHelloTimeout, timed_out);
+      if (!hello || *hello != "ready") {
+        std::string reason = bury(h, timed_out), tail = stderr_tail(h);
+        close_fd(h.err);
+        log::error("decode helper did not start", {{"reason", reason}, {"stderr", tail}});
+        return Error::internal("codec.unavailable", "decode helper did not start: " + reason);
+      }
+      h.ready = true;
     }
-    h.ready = true;
+    (void)stderr_tail(h);  // drop what earlier jobs printed
+    sent = send_message(h.sock, job.dump());
+    if (!sent) {
+      std::string reason = bury(h, false), tail = stderr_tail(h);
+      close_fd(h.err);
+      log::warning("decode helper died while idle", {{"reason", reason}, {"stderr", tail}});
+    }
   }
-  (void)stderr_tail(h);  // drop what earlier jobs printed
+  if (!sent) return Error::internal("codec.unavailable", "no decode helper takes jobs");
   const auto timeout = std::chrono::seconds(2 * s_.cpu_seconds + 10);
-  std::optional<std::string> msg;
-  if (send_message(h.sock, job.dump())) msg = receive_message(h.sock, timeout, timed_out);
+  std::optional<std::string> msg = receive_message(h.sock, timeout, timed_out);
   if (!msg) {
     std::string reason = bury(h, timed_out);
     std::string tail = stderr_tail(h);

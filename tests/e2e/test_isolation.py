@@ -165,6 +165,22 @@ def test_every_library_finding_is_contained(iso, finding):
     assert iso.request("/iiif/grid.tif/0,0,256,256/max/0/default.jpg")[0] == 200
 
 
+def test_helper_killed_while_idle_is_replaced_without_blame(iso):
+    import signal
+    import time
+    poisoned = metric(iso, "sipi_decode_poisoned_files")
+    for pid in helper_pids(iso.proc.pid):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    for x in (0, 256, 512, 768):  # not stored tiles (Deflate): each needs a helper
+        status, _, body = iso.request(f"/iiif/grid.tif/{x},0,256,256/max/0/default.png")
+        assert status == 200
+        assert_pixel(decode(body), (10, 10), cell_colour(x // 100, 0), 0)
+    assert metric(iso, "sipi_decode_poisoned_files") == poisoned  # nobody's file was blamed
+    idle = [json.loads(line) for line in iso.log().splitlines() if '"decode helper died while idle"' in line]
+    assert idle and all(e["reason"] == "killed" for e in idle)
+
+
 def test_helpers_are_locked_down(iso):
     for pid in helper_pids(iso.proc.pid):
         with open(f"/proc/{pid}/status") as f:
