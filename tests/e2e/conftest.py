@@ -78,12 +78,18 @@ sipi = {{
     return cfg
 
 
-def start_server(workdir, imgroot, extra="", args=()):
+def start_server(workdir, imgroot, extra="", args=(), env_overrides=None):
+    """env_overrides: variables to set, or to remove where the value is None."""
     port = free_port()
     cfg = write_config(workdir, imgroot, port, extra)
     log_path = os.path.join(workdir, f"sipi-{port}.log")
     log = open(log_path, "w")
     env = dict(os.environ, SIPI_LUA_TIMEOUT_MS="1000", SIPI_LUA_MEMORY_LIMIT=str(32 * 1024 * 1024))
+    for k, v in (env_overrides or {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
     proc = subprocess.Popen([SIPI_BIN, "server", "--config", cfg, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.time() + 15
     while time.time() < deadline:

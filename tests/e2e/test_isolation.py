@@ -37,6 +37,11 @@ URL_FORMS = [
     "info.json",
 ]
 
+# The sanitizer pass of ./dev test runs the suite with SIPI_DECODE_ISOLATION=none (decoding in
+# the server, where ASan reports it directly); these tests are about isolation itself.
+ISOLATED = {"SIPI_DECODE_ISOLATION": None}
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "SIPI_DECODE_ISOLATION"}
+
 UPLOAD_LUA = """
 local ok, img = SipiImage.new(1)
 local kept = server.fs.exists(server.uploads[1].tmpname)
@@ -88,7 +93,7 @@ def iso(tmp_path_factory):
 }}
 routes = {{
   {{ method = 'POST', route = '/api/upload', script = 'upload.lua' }},"""
-    srv = start_server(str(work), str(images), extra=extra)
+    srv = start_server(str(work), str(images), extra=extra, env_overrides=ISOLATED)
     srv.images = images
     yield srv
     stop_server(srv)
@@ -209,7 +214,7 @@ def test_isolation_none_decodes_in_the_server(tmp_path):
     images = tmp_path / "images"
     images.mkdir()
     grid_image(300, 200).save(images / "grid.png")
-    srv = start_server(str(tmp_path), str(images), extra="decode_isolation = 'none',")
+    srv = start_server(str(tmp_path), str(images), extra="decode_isolation = 'none',", env_overrides=ISOLATED)
     try:
         status, _, body = srv.request("/grid.png/full/max/0/default.png")
         assert status == 200 and decode(body).size == (300, 200)
@@ -221,7 +226,7 @@ def test_isolation_none_decodes_in_the_server(tmp_path):
 
 def test_bad_isolation_setting_is_refused(tmp_path):
     cfg = write_config(str(tmp_path), str(tmp_path), 1, "decode_isolation = 'some',")
-    r = subprocess.run([SIPI_BIN, "server", "--config", cfg], capture_output=True, text=True, timeout=30)
+    r = subprocess.run([SIPI_BIN, "server", "--config", cfg], capture_output=True, text=True, timeout=30, env=CLEAN_ENV)
     assert r.returncode != 0
     assert len(r.stderr.strip().splitlines()) == 1 and "decode_isolation" in r.stderr
 
@@ -231,7 +236,7 @@ def test_config_number_overflow_is_refused_at_start(tmp_path):
     repro = os.path.join(os.path.dirname(__file__), "..", "..", "fuzz", "corpus", "fuzz_config",
                          "regress-max-width-overflow.lua")
     r = subprocess.run([SIPI_BIN, "server", "--config", repro], capture_output=True, text=True, timeout=30,
-                       cwd=tmp_path)
+                       cwd=tmp_path, env=CLEAN_ENV)
     assert r.returncode != 0
     # The fuzzed file also has misspelt keys, logged as JSON warnings; the error is one plain line.
     errors = [line for line in r.stderr.splitlines() if not line.startswith("{")]
