@@ -204,8 +204,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   auto fmt = source::sniff(path);
-  // Inputs that reach a known library assert (see kKnownLibraryAsserts) are only probed.
-  const bool known_abort = skip_known() && is_htj2k(data, size) && hits_known_library_assert(path);
   auto shape = fmt ? source::probe(path, 0) : Result<source::ImageShape>(fmt.error());
   if (fmt && *fmt == source::SourceFormat::tiff) (void)source::probe(path, 2);
   if (shape) {
@@ -215,8 +213,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)source::reduce_level(s, 1);
     (void)source::reduce_level(s, 3);
     {
-      const bool render = !known_abort &&
-          s.size.w <= kMaxArea && s.size.h <= kMaxArea && s.size.w * s.size.h <= kMaxArea;
+      // Inputs that reach a known library assert (see kKnownLibraryAsserts) are only probed;
+      // checked last, for the inputs that would be rendered (a fork each).
+      const bool render = s.size.w <= kMaxArea && s.size.h <= kMaxArea && s.size.w * s.size.h <= kMaxArea &&
+                          !(skip_known() && is_htj2k(data, size) && hits_known_library_assert(path));
       if (render) check_levels(path, s);
       service::Context ctx;  // a fresh header cache per input
       ctx.root = {image_dir(), true};

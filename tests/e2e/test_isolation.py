@@ -37,10 +37,11 @@ URL_FORMS = [
     "info.json",
 ]
 
-# The sanitizer pass of ./dev test runs the suite with SIPI_DECODE_ISOLATION=none (decoding in
-# the server, where ASan reports it directly); these tests are about isolation itself.
-ISOLATED = {"SIPI_DECODE_ISOLATION": None}
-CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "SIPI_DECODE_ISOLATION"}
+# The sanitizer pass of ./dev test runs the suite with SIPI_DECODE_ISOLATION=none and
+# SIPI_SUPERVISED_CHILD=1 (decoding in the server and in the command's own process, where ASan
+# reports it directly); these tests are about isolation itself.
+ISOLATED = {"SIPI_DECODE_ISOLATION": None, "SIPI_SUPERVISED_CHILD": None}
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ISOLATED}
 
 UPLOAD_LUA = """
 local ok, img = SipiImage.new(1)
@@ -255,7 +256,7 @@ def test_cli_reports_a_crash_in_one_line(tmp_path, args, code):
     shutil.copy(EVIL, tmp_path / "evil.jp2")
     out = tmp_path / "out.tif"
     argv = [a.format(evil=tmp_path / "evil.jp2", out=out) for a in args]
-    r = subprocess.run([SIPI_BIN, *argv], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([SIPI_BIN, *argv], capture_output=True, text=True, timeout=60, env=CLEAN_ENV)
     if code is None:
         assert r.returncode == 0 and "64 x 64" in r.stdout
         return
@@ -271,7 +272,7 @@ def test_cli_reports_a_crash_in_one_line(tmp_path, args, code):
 def test_cli_json_error_report(tmp_path):
     shutil.copy(EVIL, tmp_path / "evil.jp2")
     r = subprocess.run([SIPI_BIN, "convert", str(tmp_path / "evil.jp2"), str(tmp_path / "out.jp2"), "--json"],
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=60, env=CLEAN_ENV)
     assert r.returncode == 1
     doc = json.loads(r.stdout)
     assert doc["status"] == "error" and doc["phase"] == "read"
