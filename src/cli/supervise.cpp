@@ -13,7 +13,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-extern char** environ;
+#include "core/environment.h"
 
 namespace sipi::cli {
 namespace {
@@ -40,14 +40,8 @@ ChildResult run_child(const std::vector<std::string>& args) {
     out.stderr_text = std::string("cannot start a child process: ") + std::strerror(errno);
     return out;
   }
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e; ++e) {
-    if (std::strncmp(*e, kChildVar, std::strlen(kChildVar)) != 0) env_s.emplace_back(*e);
-  }
-  env_s.push_back(std::string(kChildVar) + "=1");
-  std::vector<char*> envp, argv;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  ChildEnvironment env(kChildVar, "1");
+  std::vector<char*> argv;
   std::vector<std::string> args_copy = args;
   for (auto& a : args_copy) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -61,7 +55,7 @@ ChildResult run_child(const std::vector<std::string>& args) {
   rlimit none{0, old.rlim_max};
   ::setrlimit(RLIMIT_CORE, &none);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, "/proc/self/exe", &fa, nullptr, argv.data(), envp.data());
+  int rc = ::posix_spawn(&pid, "/proc/self/exe", &fa, nullptr, argv.data(), env.envp());
   ::setrlimit(RLIMIT_CORE, &old);
   posix_spawn_file_actions_destroy(&fa);
   ::close(err[1]);

@@ -52,12 +52,9 @@ Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif:
   }
   // Through the header cache, so the probe runs in a decode helper when decoding is isolated.
   Result<source::ImageShape> shape = Error::not_found("source.not_found");
-  service::SourceFile f;
-  struct stat st {};
-  if (::stat(path->c_str(), &st) == 0) {
-    f = {*path, st.st_size, st.st_mtim.tv_sec,
-         static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
-    auto h = service::read_header(ctx.iiif, f, kr.ref.page);
+  auto f = service::stat_source(*path);
+  if (f) {
+    auto h = service::read_header(ctx.iiif, *f, kr.ref.page);
     if (h) shape = (*h)->shape;
   }
   if (shape) {
@@ -65,7 +62,7 @@ Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif:
     j["height"] = shape->size.h;
     if (shape->pages > 1) j["numpages"] = shape->pages;
     j["internalMimeType"] = source::mime_type(shape->format);
-    auto packet = service::read_essentials(ctx.iiif.isolation.get(), f);
+    auto packet = service::read_essentials(ctx.iiif.isolation.get(), *f);
     if (packet && *packet) {
       j["originalMimeType"] = (*packet)->original_mime;
       j["originalFilename"] = (*packet)->original_name;

@@ -10,10 +10,9 @@
 
 #include <cstring>
 
+#include "core/environment.h"
 #include "core/log.h"
 #include "isolation/channel.h"
-
-extern char** environ;
 
 namespace sipi::isolation {
 namespace {
@@ -117,16 +116,9 @@ bool Pool::spawn(Helper& h) {
   const char* argv[] = {"sipi", "decode-helper", as.c_str(), cpu.c_str(), scratch.c_str(), parent.c_str(), nullptr};
   // The helpers' temporary files (libvips spills large random-access images to disc) go to
   // the scratch directory, the one place they may write.
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e; ++e) {
-    if (std::strncmp(*e, "TMPDIR=", 7) != 0) env_s.emplace_back(*e);
-  }
-  env_s.push_back("TMPDIR=" + scratch);
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  ChildEnvironment env("TMPDIR", scratch);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, s_.executable.c_str(), &fa, nullptr, const_cast<char**>(argv), envp.data());
+  int rc = ::posix_spawn(&pid, s_.executable.c_str(), &fa, nullptr, const_cast<char**>(argv), env.envp());
   posix_spawn_file_actions_destroy(&fa);
   ::close(child_sock);
   ::close(child_err);

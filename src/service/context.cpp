@@ -1,5 +1,7 @@
 #include "service/context.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 
 namespace sipi::service {
@@ -12,6 +14,17 @@ Context Context::from_config(const Config& c, std::filesystem::path canonical_im
   ctx.scaling = c.scaling_quality;
   ctx.tile_size = c.tile_size;
   return ctx;
+}
+
+Result<SourceFile> stat_source(std::filesystem::path path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Error::not_found("source.not_found", path.string());
+  SourceFile f;
+  f.path = std::move(path);
+  f.bytes = st.st_size;
+  f.mtime = st.st_mtim.tv_sec;
+  f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return f;
 }
 
 Result<std::shared_ptr<const source::SourceHeader>> read_header(const Context& ctx, const SourceFile& f, int page) {

@@ -46,6 +46,9 @@ struct AccessOptions {
   std::string fingerprint;
 };
 
+// `path`'s size and modification time. Errors: 404 source.not_found.
+Result<SourceFile> stat_source(std::filesystem::path path);
+
 // The parsed header of `f` (page 0 or 1-based), from the header cache.
 Result<std::shared_ptr<const source::SourceHeader>> read_header(const Context& ctx, const SourceFile& f, int page);
 

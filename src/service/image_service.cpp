@@ -51,16 +51,11 @@ Result<SourceFile> open_source(const Context& ctx, const iiif::ImageRef& ref, co
   auto path = access.path ? source::resolve_hook_path(ctx.root, *access.path)
                           : source::resolve(ctx.root, ref.prefix, ref.identifier);
   if (!path) return path.error();
-  struct stat st {};
-  if (::stat(path->c_str(), &st) != 0) return Error::not_found("source.not_found", path->string());
-  SourceFile f;
-  f.path = std::move(*path);
-  f.bytes = st.st_size;
-  f.mtime = st.st_mtim.tv_sec;
-  f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  auto f = stat_source(std::move(*path));
+  if (!f) return f.error();
   // A file that crashed a decode helper is answered at once, for every URL form.
-  if (ctx.isolation && ctx.isolation->poisoned({f.path.string(), f.mtime_ns, f.bytes})) {
-    return Error::internal("codec.crashed", f.path.string() + ": poisoned (an earlier decode crashed)");
+  if (ctx.isolation && ctx.isolation->poisoned({f->path.string(), f->mtime_ns, f->bytes})) {
+    return Error::internal("codec.crashed", f->path.string() + ": poisoned (an earlier decode crashed)");
   }
   return f;
 }
