@@ -6,10 +6,13 @@
 #   bench/isolation_cost.sh [--sipi build/sipi] [--duration 10] [--conc "2 8"]
 #                           [--sources "photo-tifdeflate photo-tifjpeg photo-jp2lossless"]
 #                           [--workloads "tile0 thumb down2000"] [--images bench/.images]
-#                           [--no-cache]
+#                           [--no-cache] [--repeat 3]
 #
 # --no-cache: cache_size = 0 on both, so that every request (but stored JPEG tiles) decodes:
 # the cost of isolation itself. Without it, the shipped derivative cache answers repeated URLs.
+#
+# --repeat N: each cell N times, alternating which mode goes first; the table gives medians (on a
+# shared 2-core VM one run of the same cell varies by ±10 %, more than the effect measured).
 #
 # Images come from bench/iiif_load.sh (made with --generate-only --no-huge when missing). CPU per
 # request counts the server and its decode helpers. Prints a markdown table and writes it to
@@ -29,6 +32,7 @@ IMAGES=$REPO/bench/.images
 NLINKS=200
 CACHE_LINE=""
 SUFFIX=isolation
+REPEAT=1
 
 while (($#)); do
   case $1 in
@@ -38,6 +42,7 @@ while (($#)); do
     --sources) SOURCES=$2; shift 2 ;;
     --workloads) WORKLOADS=$2; shift 2 ;;
     --images) IMAGES=$2; shift 2 ;;
+    --repeat) REPEAT=$2; shift 2 ;;
     --no-cache) CACHE_LINE="cache_size = 0,"; SUFFIX=isolation-nocache; shift ;;
     -h | --help) sed -n '2,/^set -e/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "isolation_cost: unknown option $1" >&2; exit 2 ;;
@@ -138,10 +143,12 @@ n=0
 for src in $SOURCES; do
   for wl in $WORKLOADS; do
     for conc in $CONCS; do
-      if ((n++ % 2)); then order="none all"; else order="all none"; fi
-      for mode in $order; do
-        log "$src $wl c=$conc $mode"
-        run "$mode" "$src" "$wl" "$conc"
+      for ((rep = 1; rep <= REPEAT; rep++)); do
+        if ((n++ % 2)); then order="none all"; else order="all none"; fi
+        for mode in $order; do
+          log "$src $wl c=$conc $mode (run $rep/$REPEAT)"
+          run "$mode" "$src" "$wl" "$conc"
+        done
       done
     done
   done
@@ -155,23 +162,32 @@ cp "$RESULTS" "${out%.md}.tsv"
   echo
   echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')); sipi's shipped"
   echo "defaults, two servers side by side, decode_isolation = \"all\" vs \"none\"; wrk ${DURATION} s per cell"
-  echo "over distinct URLs (bench/iiif_load lists), alternating which mode goes first. rps counts 2xx"
+  echo "over distinct URLs (bench/iiif_load lists), alternating which mode goes first; $REPEAT run(s) per"
+  echo "cell, medians shown (non-2xx: summed). rps counts 2xx"
   echo "answers only; CPU is the server's plus its helpers' per 2xx answer. Sources 10000×8000."
   [[ -n $CACHE_LINE ]] && echo "Derivative cache off (cache_size = 0): every request but stored JPEG tiles decodes."
   echo
   echo "| source | workload | c | rps all | rps none | all/none | p50 ms all / none | p99 ms all / none | CPU ms/req all / none | non-2xx all / none |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
-  awk -F'\t' '
-    { key = $1 "\t" $2 "\t" $3; order[key] = NR; r[key, $4] = $0 }
-    END {
-      n = 0; for (k in order) keys[++n] = k
-      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (order[keys[j]] < order[keys[i]]) { t = keys[i]; keys[i] = keys[j]; keys[j] = t }
-      for (i = 1; i <= n; i++) {
-        split(r[keys[i], "all"], a, "\t"); split(r[keys[i], "none"], b, "\t")
-        printf "| %s | %s | %s | %.1f | %.1f | %.3f | %.1f / %.1f | %.1f / %.1f | %.2f / %.2f | %d / %d |\n",
-          a[1], a[2], a[3], a[8], b[8], (b[8] > 0 ? a[8] / b[8] : 0), a[9], b[9], a[10], b[10], a[11], b[11], a[6], b[6]
-      }
-    }' "$RESULTS"
+  $PY - "$RESULTS" << 'PYEOF'
+import statistics, sys
+rows = {}
+order = []
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    key = tuple(f[:3])
+    if key not in rows:
+        rows[key] = {"all": [], "none": []}
+        order.append(key)
+    rows[key][f[3]].append(f)
+med = lambda rs, i: statistics.median(float(r[i]) for r in rs)
+for key in order:
+    a, b = rows[key]["all"], rows[key]["none"]
+    ra, rb = med(a, 7), med(b, 7)
+    print("| %s | %s | %s | %.1f | %.1f | %.3f | %.1f / %.1f | %.1f / %.1f | %.2f / %.2f | %d / %d |" % (
+        key[0], key[1], key[2], ra, rb, ra / rb if rb > 0 else 0, med(a, 8), med(b, 8), med(a, 9), med(b, 9),
+        med(a, 10), med(b, 10), sum(int(r[5]) for r in a), sum(int(r[5]) for r in b)))
+PYEOF
 } > "$out"
 cat "$out"
 log "written to $out"

@@ -1,10 +1,13 @@
 #include "isolation/channel.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 
 namespace sipi::isolation {
@@ -15,6 +18,20 @@ bool send_message(int fd, std::string_view msg) {
     if (n == static_cast<ssize_t>(msg.size())) return true;
     if (n < 0 && errno == EINTR) continue;
     return false;
+  }
+}
+
+std::optional<std::string> receive_message(int fd, bool& timed_out) {
+  timed_out = false;
+  // One receive buffer per thread, allocated once: a job or answer is a few hundred bytes, and
+  // clearing a fresh 256 KiB buffer per message showed in the cost of a tile.
+  thread_local std::unique_ptr<char[]> buf(new char[kMaxMessage]);
+  for (;;) {
+    ssize_t n = ::recv(fd, buf.get(), kMaxMessage, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) timed_out = true;  // SO_RCVTIMEO
+    if (n <= 0) return std::nullopt;  // 0 = the peer closed its end (it died)
+    return std::string(buf.get(), static_cast<std::size_t>(n));
   }
 }
 
@@ -34,23 +51,66 @@ std::optional<std::string> receive_message(int fd, std::chrono::milliseconds tim
     if (r == 0) continue;  // loop re-checks the deadline
     break;
   }
-  // One receive buffer per thread, allocated once: a job or answer is a few hundred bytes, and
-  // clearing a fresh 256 KiB buffer per message showed in the cost of a tile.
-  thread_local std::unique_ptr<char[]> buf(new char[kMaxMessage]);
-  for (;;) {
-    ssize_t n = ::recv(fd, buf.get(), kMaxMessage, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;  // 0 = the helper closed its end (it died)
-    return std::string(buf.get(), static_cast<std::size_t>(n));
-  }
+  return receive_message(fd, timed_out);
 }
 
-bool write_payload(int memfd, std::string_view data) {
-  // No ftruncate: writing extends the file as needed, and the answer says how many bytes count
-  // (resizing it for every answer freed and faulted in its pages again).
+std::optional<PayloadArea> PayloadArea::create() {
+  int low = ::memfd_create("sipi-decode", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (low < 0) return std::nullopt;
+  // Above the descriptors a spawn maps to 0-4, so that no mapping clobbers another's source.
+  int fd = ::fcntl(low, F_DUPFD_CLOEXEC, 10);
+  ::close(low);
+  if (fd < 0) return std::nullopt;
+  if (::ftruncate(fd, static_cast<off_t>(kWindow)) != 0 || ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  void* m = ::mmap(nullptr, kWindow, PROT_READ, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  return PayloadArea(fd, m);
+}
+
+std::optional<PayloadArea> PayloadArea::attach(int fd) {
+  void* m = ::mmap(nullptr, kWindow, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) return std::nullopt;
+  return PayloadArea(fd, m);
+}
+
+PayloadArea::PayloadArea(PayloadArea&& o) noexcept : fd_(o.fd_), map_(o.map_) {
+  o.fd_ = -1;
+  o.map_ = nullptr;
+}
+
+PayloadArea& PayloadArea::operator=(PayloadArea&& o) noexcept {
+  if (this != &o) {
+    reset();
+    std::swap(fd_, o.fd_);
+    std::swap(map_, o.map_);
+  }
+  return *this;
+}
+
+PayloadArea::~PayloadArea() { reset(); }
+
+void PayloadArea::reset() {
+  if (map_) ::munmap(map_, kWindow);
+  if (fd_ >= 0) ::close(fd_);
+  map_ = nullptr;
+  fd_ = -1;
+}
+
+bool PayloadArea::write(std::string_view data) {
+  if (data.size() <= kWindow) {
+    std::memcpy(map_, data.data(), data.size());
+    return true;
+  }
+  // Writing extends the file as needed, and the answer says how many bytes count.
   std::size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::pwrite(memfd, data.data() + done, data.size() - done, static_cast<off_t>(done));
+    ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     done += static_cast<std::size_t>(n);
@@ -58,17 +118,19 @@ bool write_payload(int memfd, std::string_view data) {
   return true;
 }
 
-std::optional<std::string> read_payload(int memfd, std::size_t n) {
+std::optional<std::string> PayloadArea::read(std::size_t n) {
+  if (n <= kWindow) return std::string(map_, n);
   std::string out(n, '\0');
   std::size_t done = 0;
   while (done < n) {
-    ssize_t r = ::pread(memfd, out.data() + done, n - done, static_cast<off_t>(done));
+    ssize_t r = ::pread(fd_, out.data() + done, n - done, static_cast<off_t>(done));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return std::nullopt;
     done += static_cast<std::size_t>(r);
   }
-  // Pages of a large answer stay allocated until the next answer overwrites them; free them.
-  if (n > (8u << 20)) (void)::ftruncate(memfd, 0);
+  // The file cannot shrink (sealed): give the pages beyond the window back instead.
+  (void)::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(kWindow),
+                    static_cast<off_t>(n - kWindow));
   return out;
 }
 

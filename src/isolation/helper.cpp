@@ -17,16 +17,37 @@ constexpr int kSocket = 3, kMemfd = 4;
 
 std::string error_message(const Error& e) {
   nlohmann::json a;
-  a["ok"] = false;
   a["status"] = static_cast<int>(e.status);
   a["detail"] = e.detail;
   a["message"] = e.message;
-  return a.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return kAnswerError + a.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string ok_message(std::uint64_t payload, const nlohmann::json& meta) {
+  std::string out(1, kAnswerOk);
+  out.append(reinterpret_cast<const char*>(&payload), sizeof payload);
+  if (meta.is_object() && !meta.empty()) out += meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return out;
+}
+
+// The job's handler, bound to its message: nothing when the op is unknown or the JSON broken.
+std::function<Result<Answer>()> handler_for(const std::string& msg, const Handlers& handlers) {
+  if (!msg.empty() && msg[0] == kBinaryJob) {
+    const std::size_t end = msg.find('\0', 1);
+    if (end == std::string::npos) return {};
+    auto it = handlers.binary.find(std::string_view(msg).substr(1, end - 1));
+    if (it == handlers.binary.end()) return {};
+    return [&msg, end, &h = it->second] { return h(std::string_view(msg).substr(end + 1)); };
+  }
+  auto job = std::make_shared<nlohmann::json>(nlohmann::json::parse(msg, nullptr, false));
+  auto it = job->is_object() ? handlers.json.find(job->value("op", "")) : handlers.json.end();
+  if (it == handlers.json.end()) return {};
+  return [job, &h = it->second] { return h(*job); };
 }
 
 }  // namespace
 
-int run_helper(int argc, char** argv, const std::map<std::string, Handler>& handlers) {
+int run_helper(int argc, char** argv, const Handlers& handlers) {
   if (argc < 6) return 2;
   // Dies with the server, whatever way the server goes.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -35,37 +56,34 @@ int run_helper(int argc, char** argv, const std::map<std::string, Handler>& hand
   limits.address_space = std::strtoull(argv[2], nullptr, 10);
   limits.scratch = argv[4];
   const unsigned cpu = static_cast<unsigned>(std::strtoul(argv[3], nullptr, 10));
+  auto area = PayloadArea::attach(kMemfd);
+  if (!area) return 0;
   std::string missing = lock_down(limits);
   if (!missing.empty()) log::warning("decode helper: not applied:" + missing);
   if (!send_message(kSocket, "ready")) return 0;
   for (;;) {
     bool timed_out = false;
-    auto msg = receive_message(kSocket, std::chrono::hours(24 * 365), timed_out);
+    auto msg = receive_message(kSocket, timed_out);
     if (!msg) return 0;  // the server closed the socket: shut down
     std::string reply;
-    nlohmann::json job = nlohmann::json::parse(*msg, nullptr, false);
-    auto it = job.is_object() ? handlers.find(job.value("op", "")) : handlers.end();
-    if (it == handlers.end()) {
+    auto handler = handler_for(*msg, handlers);
+    if (!handler) {
       reply = error_message(Error::internal("codec.helper", "unknown job"));
     } else {
       limit_cpu_for_next_job(cpu);
       Result<Answer> r = [&]() -> Result<Answer> {
         try {
-          return it->second(job);
+          return handler();
         } catch (const std::exception& e) {
           return Error::internal("codec.decode", e.what());
         }
       }();
       if (!r) {
         reply = error_message(r.error());
-      } else if (!r->payload.empty() && !write_payload(kMemfd, r->payload)) {
+      } else if (!r->payload.empty() && !area->write(r->payload)) {
         reply = error_message(Error::internal("codec.helper", "cannot write the result"));
       } else {
-        nlohmann::json a;
-        a["ok"] = true;
-        a["payload"] = r->payload.size();
-        a["meta"] = std::move(r->meta);
-        reply = a.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        reply = ok_message(r->payload.size(), r->meta);
       }
     }
     if (!send_message(kSocket, reply)) return 0;

@@ -12,8 +12,15 @@
 namespace sipi::isolation {
 
 using Handler = std::function<Result<Answer>(const nlohmann::json& job)>;
+// A binary job's handler gets the bytes after the op's name (see channel.h).
+using BinaryHandler = std::function<Result<Answer>(std::string_view body)>;
+
+struct Handlers {
+  std::map<std::string, Handler> json;
+  std::map<std::string, BinaryHandler, std::less<>> binary;
+};
 
 // argv: sipi decode-helper ADDRESS_SPACE CPU_SECONDS SCRATCH PARENT_PID. Returns the exit code.
-int run_helper(int argc, char** argv, const std::map<std::string, Handler>& handlers);
+int run_helper(int argc, char** argv, const Handlers& handlers);
 
 }  // namespace sipi::isolation

@@ -123,8 +123,13 @@ void limit_cpu_for_next_job(unsigned seconds) {
   rlim_t used = static_cast<rlim_t>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1;
   // Only the soft limit moves (an unprivileged process cannot raise a hard limit again); its
   // SIGXCPU terminates the helper.
-  rlimit cpu{};
-  ::getrlimit(RLIMIT_CPU, &cpu);
+  // The hard limit cannot change under us: read once (a system call per job shows in tiles).
+  static const rlimit hard = [] {
+    rlimit r{};
+    ::getrlimit(RLIMIT_CPU, &r);
+    return r;
+  }();
+  rlimit cpu = hard;
   cpu.rlim_cur = used + seconds;
   if (cpu.rlim_max != RLIM_INFINITY && cpu.rlim_cur > cpu.rlim_max) cpu.rlim_cur = cpu.rlim_max;
   ::setrlimit(RLIMIT_CPU, &cpu);

@@ -80,7 +80,7 @@ Pool::~Pool() {
       ::waitpid(h.pid, nullptr, 0);
     }
     close_fd(h.sock);
-    close_fd(h.memfd);
+    h.area.reset();
     close_fd(h.err);
   }
   std::error_code ec;
@@ -98,7 +98,18 @@ bool Pool::spawn(Helper& h) {
   int child_sock = high_fd(sv[1]), child_err = high_fd(ep[1]);
   h.sock = high_fd(sv[0]);
   h.err = high_fd(ep[0]);
-  h.memfd = high_fd(::memfd_create("sipi-decode", MFD_CLOEXEC));
+  h.area = PayloadArea::create();
+  if (!h.area) {
+    close_fd(h.sock);
+    close_fd(h.err);
+    ::close(child_sock);
+    ::close(child_err);
+    return false;
+  }
+  // The job timeout is the socket's: a reply is one recv, with no poll before it.
+  const auto job_timeout = static_cast<time_t>(2 * s_.cpu_seconds + 10);
+  timeval tv{job_timeout, 0};
+  ::setsockopt(h.sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   // The helper's stderr must never block it: what does not fit the pipe is dropped.
   ::fcntl(child_err, F_SETFL, ::fcntl(child_err, F_GETFL) | O_NONBLOCK);
   ::fcntl(h.err, F_SETFL, ::fcntl(h.err, F_GETFL) | O_NONBLOCK);
@@ -109,7 +120,7 @@ bool Pool::spawn(Helper& h) {
   posix_spawn_file_actions_adddup2(&fa, child_err, 1);
   posix_spawn_file_actions_adddup2(&fa, child_err, 2);
   posix_spawn_file_actions_adddup2(&fa, child_sock, 3);
-  posix_spawn_file_actions_adddup2(&fa, h.memfd, 4);
+  posix_spawn_file_actions_adddup2(&fa, h.area->fd(), 4);
   posix_spawn_file_actions_addclosefrom_np(&fa, 5);
   const std::string as = std::to_string(s_.address_space), cpu = std::to_string(s_.cpu_seconds),
                     parent = std::to_string(::getpid()), scratch = s_.scratch.string();
@@ -125,12 +136,13 @@ bool Pool::spawn(Helper& h) {
   if (rc != 0) {
     errno = rc;
     close_fd(h.sock);
-    close_fd(h.memfd);
+    h.area.reset();
     close_fd(h.err);
     return false;
   }
   h.pid = pid;
   h.ready = false;
+  h.jobs = 0;
   std::lock_guard lock(stats_mu_);
   ++starts_;
   return true;
@@ -169,7 +181,7 @@ std::string Pool::bury(Helper& h, bool timed_out) {
   }
   h.pid = -1;
   close_fd(h.sock);
-  close_fd(h.memfd);
+  h.area.reset();
   // h.err is closed by the caller after reading the tail.
   return reason;
 }
@@ -203,6 +215,20 @@ bool Pool::poisoned(const FileKey& file) {
 }
 
 Result<Answer> Pool::call(const nlohmann::json& job, const FileKey& file) {
+  return exchange(job.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), job.value("op", ""), file);
+}
+
+Result<Answer> Pool::call(std::string_view op, std::string_view body, const FileKey& file) {
+  std::string msg;
+  msg.reserve(op.size() + body.size() + 2);
+  msg += kBinaryJob;
+  msg += op;
+  msg += '\0';
+  msg += body;
+  return exchange(msg, op, file);
+}
+
+Result<Answer> Pool::exchange(const std::string& msg, std::string_view op, const FileKey& file) {
   if (poisoned(file)) {
     return Error::internal("codec.crashed", file.path + ": poisoned (an earlier decode crashed)");
   }
@@ -231,8 +257,10 @@ Result<Answer> Pool::call(const nlohmann::json& job, const FileKey& file) {
       }
       h.ready = true;
     }
-    (void)stderr_tail(h);  // drop what earlier jobs printed
-    sent = send_message(h.sock, job.dump());
+    // Drop what earlier jobs printed now and then (a read per job showed in tile costs), often
+    // enough that the pipe never fills and the last words of a crash still fit.
+    if (++h.jobs % 16 == 0) (void)stderr_tail(h);
+    sent = send_message(h.sock, msg);
     if (!sent) {
       std::string reason = bury(h, false), tail = stderr_tail(h);
       close_fd(h.err);
@@ -240,9 +268,8 @@ Result<Answer> Pool::call(const nlohmann::json& job, const FileKey& file) {
     }
   }
   if (!sent) return Error::internal("codec.unavailable", "no decode helper takes jobs");
-  const auto timeout = std::chrono::seconds(2 * s_.cpu_seconds + 10);
-  std::optional<std::string> msg = receive_message(h.sock, timeout, timed_out);
-  if (!msg) {
+  std::optional<std::string> reply = receive_message(h.sock, timed_out);
+  if (!reply) {
     std::string reason = bury(h, timed_out);
     std::string tail = stderr_tail(h);
     close_fd(h.err);
@@ -251,23 +278,33 @@ Result<Answer> Pool::call(const nlohmann::json& job, const FileKey& file) {
       std::lock_guard lock(stats_mu_);
       ++crashes_[reason];
     }
-    log::error("decode helper crashed", {{"reason", reason}, {"op", job.value("op", "")}, {"path", file.path},
+    log::error("decode helper crashed", {{"reason", reason}, {"op", std::string(op)}, {"path", file.path},
                                          {"stderr", tail}});
     // Replaced now, so that the pool stays warm (a failed start is retried on the next job).
     (void)spawn(h);
     return Error::internal("codec.crashed", file.path + ": decode helper died (" + reason + ")");
   }
-  nlohmann::json a = nlohmann::json::parse(*msg, nullptr, false);
-  if (a.is_discarded() || !a.is_object()) return Error::internal("codec.helper", "unreadable answer from a decode helper");
-  if (!a.value("ok", false)) {
-    return Error{static_cast<Status>(a.value("status", 500)), a.value("detail", std::string("codec.decode")),
+  const std::string& m = *reply;
+  if (!m.empty() && m[0] == kAnswerError) {
+    nlohmann::json a = nlohmann::json::parse(m.begin() + 1, m.end(), nullptr, false);
+    if (!a.is_object()) return Error::internal("codec.helper", "unreadable answer from a decode helper");
+    int status = a.value("status", 500);
+    if (status < 400 || status > 599) status = 500;  // a helper's word is not trusted further
+    return Error{static_cast<Status>(status), a.value("detail", std::string("codec.decode")),
                  a.value("message", std::string())};
   }
+  std::uint64_t n = 0;
+  if (m.size() < 1 + sizeof n || m[0] != kAnswerOk) return Error::internal("codec.helper", "unreadable answer from a decode helper");
+  std::memcpy(&n, m.data() + 1, sizeof n);
   Answer out;
-  out.meta = a.value("meta", nlohmann::json::object());
-  const std::size_t n = a.value("payload", std::size_t{0});
+  if (m.size() > 1 + sizeof n) {
+    out.meta = nlohmann::json::parse(m.begin() + 1 + sizeof n, m.end(), nullptr, false);
+    if (!out.meta.is_object()) return Error::internal("codec.helper", "unreadable answer from a decode helper");
+  } else {
+    out.meta = nlohmann::json::object();
+  }
   if (n > 0) {
-    auto p = read_payload(h.memfd, n);
+    auto p = h.area->read(n);
     if (!p) return Error::internal("codec.helper", "cannot read a decode helper's result");
     out.payload = std::move(*p);
   }

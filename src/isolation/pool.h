@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "isolation/channel.h"
 #include "isolation/poison.h"
 
 namespace sipi::isolation {
@@ -48,6 +49,8 @@ class Pool {
   // the job reads. Errors: 500 codec.crashed (the helper died on it, now or earlier: poisoned),
   // 500 codec.unavailable (no helper could start), and the job's own errors.
   Result<Answer> call(const nlohmann::json& job, const FileKey& file);
+  // The same for a binary job (channel.h): `body` is the op's own encoding.
+  Result<Answer> call(std::string_view op, std::string_view body, const FileKey& file);
 
   bool poisoned(const FileKey& file);
   // Prometheus lines: crashes by reason, poisoned files, helper starts.
@@ -56,12 +59,15 @@ class Pool {
  private:
   struct Helper {
     pid_t pid = -1;
-    int sock = -1, memfd = -1, err = -1;
+    int sock = -1, err = -1;
+    std::optional<PayloadArea> area;
     bool busy = false;
     bool ready = false;  // said hello after locking down
+    unsigned jobs = 0;   // since its stderr was last drained
   };
   explicit Pool(PoolSettings s) : s_(std::move(s)) {}
   bool spawn(Helper& h);
+  Result<Answer> exchange(const std::string& msg, std::string_view op, const FileKey& file);
   // Reaps a helper that stopped answering; returns the reason for the log and metrics.
   std::string bury(Helper& h, bool timed_out);
   std::string stderr_tail(Helper& h);

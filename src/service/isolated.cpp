@@ -1,5 +1,8 @@
 #include "service/isolated.h"
 
+#include <cstring>
+#include <type_traits>
+
 #include "source/decoder.h"
 
 namespace sipi::service {
@@ -116,39 +119,85 @@ Result<isolation::Answer> do_stored(const json& job) {
   return isolation::Answer{{{"none", false}}, tables_bytes(*t)};
 }
 
-Result<isolation::Answer> do_render(const json& job) {
+// A render job on the wire: fixed fields, then the path and the watermark. Both ends are the
+// same binary, so the struct's layout is shared; the sizes are checked before use.
+struct RenderWire {
+  std::int64_t mtime_ns, bytes, region[4], at[4], size[2];
+  std::uint64_t level;
+  double degrees;
+  std::int32_t page, format, quality, jpeg_quality, scaling;
+  std::uint8_t mirror, has_watermark;
+  std::uint32_t path_len, watermark_len;
+};
+static_assert(std::is_trivially_copyable_v<RenderWire>);
+
+std::string render_job(const Context& ctx, const PreparedImage& p) {
+  RenderWire w{};
+  const std::string path = p.file.path.string();
+  w.mtime_ns = p.file.mtime_ns;
+  w.bytes = p.file.bytes;
+  const Rect* rects[2] = {&p.region, &p.at};
+  std::int64_t* outs[2] = {w.region, w.at};
+  for (int i = 0; i < 2; ++i) {
+    outs[i][0] = rects[i]->x;
+    outs[i][1] = rects[i]->y;
+    outs[i][2] = rects[i]->w;
+    outs[i][3] = rects[i]->h;
+  }
+  w.size[0] = p.size.w;
+  w.size[1] = p.size.h;
+  w.level = p.level;
+  w.degrees = p.request.rotation.degrees;
+  w.page = p.request.ref.page;
+  w.format = static_cast<std::int32_t>(p.request.format);
+  w.quality = static_cast<std::int32_t>(p.request.quality);
+  w.jpeg_quality = ctx.jpeg_quality;
+  w.scaling = static_cast<std::int32_t>(scaling_for(ctx, p.request.format));
+  w.mirror = p.request.rotation.mirror ? 1 : 0;
+  w.has_watermark = p.watermark ? 1 : 0;
+  w.path_len = static_cast<std::uint32_t>(path.size());
+  w.watermark_len = p.watermark ? static_cast<std::uint32_t>(p.watermark->size()) : 0;
+  std::string out(reinterpret_cast<const char*>(&w), sizeof w);
+  out += path;
+  if (p.watermark) out += *p.watermark;
+  return out;
+}
+
+Result<isolation::Answer> do_render(std::string_view body) {
+  RenderWire w;
+  if (body.size() < sizeof w) return Error::internal("codec.helper", "short render job");
+  std::memcpy(&w, body.data(), sizeof w);
+  if (body.size() != sizeof w + std::size_t{w.path_len} + w.watermark_len) {
+    return Error::internal("codec.helper", "bad render job");
+  }
   // One job at a time per helper: its context (and header cache) is its own.
   static Context ctx;
-  ctx.jpeg_quality = job.at("jpeg_quality").get<int>();
-  auto q = static_cast<ScalingQuality>(job.at("scaling").get<int>());
+  ctx.jpeg_quality = w.jpeg_quality;
+  auto q = static_cast<ScalingQuality>(w.scaling);
   ctx.scaling = {q, q, q, q};
   SourceFile f;
-  f.path = job.at("path").get<std::string>();
-  f.mtime_ns = job.at("mtime_ns").get<std::int64_t>();
-  f.bytes = job.at("bytes").get<std::int64_t>();
-  auto header = read_header(ctx, f, job.at("page").get<int>());
+  f.path = std::string(body.substr(sizeof w, w.path_len));
+  f.mtime_ns = w.mtime_ns;
+  f.bytes = w.bytes;
+  auto header = read_header(ctx, f, w.page);
   if (!header) return header.error();
   PreparedImage p;
   p.file = f;
   p.header = *header;
   p.shape = (*header)->shape;
-  p.request.format = static_cast<iiif::Format>(job.at("format").get<int>());
-  p.request.quality = static_cast<iiif::Quality>(job.at("quality").get<int>());
-  p.request.rotation.degrees = job.at("degrees").get<double>();
-  p.request.rotation.mirror = job.at("mirror").get<bool>();
-  auto rect = [&](const char* k) {
-    const auto& a = job.at(k);
-    return Rect{a.at(0).get<std::int64_t>(), a.at(1).get<std::int64_t>(), a.at(2).get<std::int64_t>(), a.at(3).get<std::int64_t>()};
-  };
-  p.region = rect("region");
-  p.at = rect("at");
-  p.size = {job.at("size").at(0).get<std::int64_t>(), job.at("size").at(1).get<std::int64_t>()};
-  p.level = job.at("level").get<std::size_t>();
-  if (job.contains("watermark")) p.watermark = job.at("watermark").get<std::string>();
+  p.request.format = static_cast<iiif::Format>(w.format);
+  p.request.quality = static_cast<iiif::Quality>(w.quality);
+  p.request.rotation.degrees = w.degrees;
+  p.request.rotation.mirror = w.mirror != 0;
+  p.region = {w.region[0], w.region[1], w.region[2], w.region[3]};
+  p.at = {w.at[0], w.at[1], w.at[2], w.at[3]};
+  p.size = {w.size[0], w.size[1]};
+  p.level = w.level;
+  if (w.has_watermark) p.watermark = std::string(body.substr(sizeof w + w.path_len, w.watermark_len));
   if (p.level >= p.shape.levels.size()) return Error::internal("codec.changed", f.path.string() + ": the file changed");
-  auto body = render_image(ctx, p);
-  if (!body) return body.error();
-  return isolation::Answer{json::object(), std::move(*body)};
+  auto out = render_image(ctx, p);
+  if (!out) return out.error();
+  return isolation::Answer{json::object(), std::move(*out)};
 }
 
 // A whole level's pixels (Lua's SipiImage.new): the server wraps them as an image again.
@@ -232,32 +281,17 @@ source::HeaderLoaders isolated_loaders(std::shared_ptr<isolation::Pool> pool) {
 }
 
 Result<std::string> render_isolated(isolation::Pool& pool, const Context& ctx, const PreparedImage& p) {
-  auto r4 = [](const Rect& r) { return json::array({r.x, r.y, r.w, r.h}); };
-  json job = {{"op", "render"},
-              {"path", p.file.path.string()},
-              {"mtime_ns", p.file.mtime_ns},
-              {"bytes", p.file.bytes},
-              {"page", p.request.ref.page},
-              {"format", static_cast<int>(p.request.format)},
-              {"quality", static_cast<int>(p.request.quality)},
-              {"degrees", p.request.rotation.degrees},
-              {"mirror", p.request.rotation.mirror},
-              {"region", r4(p.region)},
-              {"at", r4(p.at)},
-              {"size", {p.size.w, p.size.h}},
-              {"level", p.level},
-              {"jpeg_quality", ctx.jpeg_quality},
-              {"scaling", static_cast<int>(scaling_for(ctx, p.request.format))}};
-  if (p.watermark) job["watermark"] = *p.watermark;
-  auto a = pool.call(job, key_of(p.file.path, p.file.mtime_ns, p.file.bytes));
+  auto a = pool.call("render", render_job(ctx, p), key_of(p.file.path, p.file.mtime_ns, p.file.bytes));
   if (!a) return a.error();
   return std::move(a->payload);
 }
 
-std::map<std::string, isolation::Handler> helper_handlers() {
-  return {{"probe", do_probe}, {"stored", do_stored}, {"render", do_render}, {"essentials", do_essentials},
-          {"exif", do_exif},
-          {"decode", do_decode}};
+isolation::Handlers helper_handlers() {
+  isolation::Handlers h;
+  h.json = {{"probe", do_probe}, {"stored", do_stored}, {"essentials", do_essentials}, {"exif", do_exif},
+            {"decode", do_decode}};
+  h.binary.emplace("render", do_render);
+  return h;
 }
 
 }  // namespace sipi::service

@@ -24,8 +24,8 @@ Result<std::string> render_isolated(isolation::Pool& pool, const Context& ctx, c
 // The Essentials packet of a service file (exiv2 reads TIFF tags): in a helper when `pool` is set.
 Result<std::optional<metadata::Essentials>> read_essentials(isolation::Pool* pool, const SourceFile& f);
 
-// The jobs a helper answers: probe, stored, render, essentials, decode (a
-// whole level's pixels, for Lua).
-std::map<std::string, isolation::Handler> helper_handlers();
+// The jobs a helper answers: probe, stored, essentials, exif, decode (a whole level's pixels,
+// for Lua) as JSON; render (every image request) as a binary job.
+isolation::Handlers helper_handlers();
 
 }  // namespace sipi::service

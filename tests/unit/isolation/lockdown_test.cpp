@@ -86,17 +86,49 @@ TEST(Channel, MessagesAndPayloads) {
   EXPECT_FALSE(timed_out);
   ::close(sv[1]);
 
-  int fd = ::memfd_create("test", 0);
-  std::string big(20 << 20, 'x');
-  big[12345] = 'y';
-  ASSERT_TRUE(write_payload(fd, big));
-  auto back = read_payload(fd, big.size());
+}
+
+TEST(Channel, PayloadsThroughTheWindowAndBeyond) {
+  auto server = PayloadArea::create();
+  ASSERT_TRUE(server);
+  EXPECT_GE(server->fd(), 10);  // clear of the descriptors a spawn maps
+  auto helper = PayloadArea::attach(::dup(server->fd()));
+  ASSERT_TRUE(helper);
+  std::string tile(40000, 't');
+  tile[39999] = 'z';
+  ASSERT_TRUE(helper->write(tile));
+  EXPECT_EQ(*server->read(tile.size()), tile);
+  std::string big(kWindow + (3u << 20), 'x');
+  big[kWindow + 12345] = 'y';
+  big[5] = 'w';
+  ASSERT_TRUE(helper->write(big));
+  auto back = server->read(big.size());
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, big);
-  EXPECT_EQ(::lseek(fd, 0, SEEK_END), 0);  // large answers are freed after reading
-  ASSERT_TRUE(write_payload(fd, "small"));
-  EXPECT_EQ(*read_payload(fd, 5), "small");
-  ::close(fd);
+  // The pages beyond the window are given back (reading a hole gives zeros).
+  char c = 'q';
+  ASSERT_EQ(::pread(server->fd(), &c, 1, static_cast<off_t>(kWindow + 12345)), 1);
+  EXPECT_EQ(c, '\0');
+  ASSERT_TRUE(helper->write("small"));
+  EXPECT_EQ(*server->read(5), "small");
+  // Nobody can shrink the area under the server's mapping.
+  EXPECT_NE(::ftruncate(helper->fd(), 0), 0);
+}
+
+TEST(Channel, ReceiveTimesOutOnTheSocketTimeout) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+  timeval tv{0, 50000};
+  ASSERT_EQ(::setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+  bool timed_out = false;
+  EXPECT_FALSE(receive_message(sv[1], timed_out));
+  EXPECT_TRUE(timed_out);
+  ASSERT_TRUE(send_message(sv[0], "job"));
+  EXPECT_EQ(*receive_message(sv[1], timed_out), "job");
+  ::close(sv[0]);
+  EXPECT_FALSE(receive_message(sv[1], timed_out));
+  EXPECT_FALSE(timed_out);
+  ::close(sv[1]);
 }
 
 }  // namespace
