@@ -43,6 +43,28 @@ struct ServerFlags {
   std::string cache_dir, cache_size, max_decode_memory, decode_isolation;
   int cache_nfiles = 0, max_waiting = 0;
   double queue_timeout = 0;
+  // SIPI 7.0's flags with a meaning here.
+  std::string jwtkey, initscript, scriptdir, maxpost, tmpdir, thumbsize, knorapath, knoraport, memory_limit;
+  int maxtmpage = 0, keepalive = 0;
+  // SIPI 7.0's flags without one (no TLS listener, no admission lanes, no preflight cache): accepted,
+  // and each one given is named once in the log.
+  std::vector<std::pair<std::string, std::string>> ignored;
+};
+
+// SIPI 7.0's flags that configure what sipi does differently; their values are only logged.
+const char* const kIgnoredServerFlags[][3] = {
+    {"--sslport", "SIPI_SSLPORT", "no TLS listener: terminate TLS in a proxy"},
+    {"--sslcert", "SIPI_SSLCERTIFICATE", "no TLS listener: terminate TLS in a proxy"},
+    {"--sslkey", "SIPI_SSLKEY", "no TLS listener: terminate TLS in a proxy"},
+    {"--logfile", "SIPI_LOGFILE", "logs go to stdout as JSON lines"},
+    {"--tiles-thread-ratio", "SIPI_TILES_THREAD_RATIO", "admission keeps one worker for cheap requests"},
+    {"--tiles-memory-ratio", "SIPI_TILES_MEMORY_RATIO", "one decode-memory budget for all requests"},
+    {"--large-decode-threshold-bytes", "SIPI_LARGE_DECODE_THRESHOLD_BYTES", "every decode is charged to the budget"},
+    {"--admission-mode", "SIPI_ADMISSION_MODE", "the memory budget always applies"},
+    {"--preflight-cache-ttl", "SIPI_PREFLIGHT_CACHE_TTL", "pre_flight runs on every request"},
+    {"--preflight-cache-slots", "SIPI_PREFLIGHT_CACHE_SLOTS", "pre_flight runs on every request"},
+    {"--adminuser", "SIPI_ADMINUSER", "SIPI 7.0 no longer gives it to Lua either"},
+    {"--adminpasswd", "SIPI_ADMINPASSWD", "SIPI 7.0 no longer gives it to Lua either"},
 };
 
 void add_server_options(CLI::App& cmd, ServerFlags& f) {
@@ -53,7 +75,8 @@ void add_server_options(CLI::App& cmd, ServerFlags& f) {
   cmd.add_option("--imgroot", f.imgroot, "image root directory")->envname("SIPI_IMGROOT");
   cmd.add_option("--docroot", f.docroot, "static files root")->envname("SIPI_DOCROOT");
   cmd.add_option("--wwwroute", f.wwwroute, "URL path of the static files")->envname("SIPI_WWWROUTE");
-  cmd.add_option("--pathprefix", f.pathprefix, "use the IIIF prefix as a sub-directory (true/false)")
+  cmd.add_option("--pathprefix", f.pathprefix, "use the IIIF prefix as a sub-directory (true/false; alone: true)")
+      ->expected(0, 1)
       ->envname("SIPI_PATHPREFIX");
   cmd.add_option("--loglevel", f.loglevel, "DEBUG, INFO, WARNING or ERROR")->envname("SIPI_LOGLEVEL");
   cmd.add_option("--hostname", f.hostname, "host name used when a request has no Host")->envname("SIPI_HOSTNAME");
@@ -76,6 +99,28 @@ void add_server_options(CLI::App& cmd, ServerFlags& f) {
       ->envname("SIPI_MAX_DECODE_MEMORY");
   cmd.add_option("--decode-isolation", f.decode_isolation, "decode in helper processes (all) or in the server (none)")
       ->envname("SIPI_DECODE_ISOLATION");
+  // SIPI 7.0's flags (and their SIPI_* variables), so that its command lines keep working.
+  cmd.add_option("--jwtkey", f.jwtkey, "HS256 key for server.generate_jwt/decode_jwt")->envname("SIPI_JWTKEY");
+  cmd.add_option("--initscript", f.initscript, "Lua init script (pre_flight hooks)")->envname("SIPI_INITSCRIPT");
+  cmd.add_option("--scriptdir", f.scriptdir, "directory of route scripts and require()")->envname("SIPI_SCRIPTDIR");
+  cmd.add_option("--maxpost", f.maxpost, "largest POST body, e.g. 300M (0 = no limit)")->envname("SIPI_MAXPOSTSIZE");
+  cmd.add_option("--tmpdir", f.tmpdir, "upload directory given to Lua")->envname("SIPI_TMPDIR");
+  cmd.add_option("--maxtmpage", f.maxtmpage, "config.max_temp_file_age for Lua (seconds)")->envname("SIPI_MAXTMPAGE");
+  cmd.add_option("--thumbsize", f.thumbsize, "config.thumb_size for Lua, e.g. !128,128")->envname("SIPI_THUMBSIZE");
+  cmd.add_option("--knorapath", f.knorapath, "config.knora_path for Lua")->envname("SIPI_KNORAPATH");
+  cmd.add_option("--knoraport", f.knoraport, "config.knora_port for Lua")->envname("SIPI_KNORAPORT");
+  cmd.add_option("--keepalive", f.keepalive, "seconds an idle keep-alive connection stays open")->envname("SIPI_KEEPALIVE");
+  cmd.add_option("--memory-limit", f.memory_limit, "SIPI's memory limit: taken as the decode-memory budget")
+      ->envname("SIPI_MEMORY_LIMIT");
+  for (const auto& flag : kIgnoredServerFlags) {
+    std::string name = flag[0], why = flag[2];
+    cmd.add_option(name, [&f, name, why](const CLI::results_t&) {
+         f.ignored.emplace_back(name, why);
+         return true;
+       }, std::string("accepted for SIPI compatibility; ignored: ") + why)
+        ->envname(flag[1])
+        ->group("SIPI 7.0 compatibility");
+  }
 }
 
 void add_convert_options(CLI::App& cmd, sipi::cli::ConvertOptions& o) {
@@ -161,8 +206,44 @@ Config build_config(CLI::App& cmd, const ServerFlags& f) {
   if (given("--queue-timeout")) cfg.queue_timeout = f.queue_timeout;
   if (given("--max-decode-memory")) cfg.max_decode_memory = f.max_decode_memory;
   if (given("--decode-isolation")) cfg.decode_isolation = f.decode_isolation;
+  if (given("--jwtkey")) cfg.jwt_secret = f.jwtkey;
+  if (given("--initscript")) cfg.initscript = f.initscript;
+  if (given("--scriptdir")) cfg.scriptdir = f.scriptdir;
+  if (given("--maxpost")) cfg.max_post_size = f.maxpost;
+  if (given("--tmpdir")) cfg.tmpdir = f.tmpdir;
+  if (given("--maxtmpage")) cfg.max_temp_file_age = f.maxtmpage;
+  if (given("--thumbsize")) cfg.thumb_size = f.thumbsize;
+  if (given("--knorapath")) cfg.knora_path = f.knorapath;
+  if (given("--knoraport")) cfg.knora_port = f.knoraport;
+  if (given("--keepalive")) cfg.keep_alive_timeout = f.keepalive;
+  if (given("--memory-limit") && !given("--max-decode-memory")) {
+    // SIPI splits its limit between lanes; here one budget covers every decode.
+    cfg.max_decode_memory = f.memory_limit == "0" ? Config{}.max_decode_memory : f.memory_limit;
+  }
+  // SIPI's deprecated variable names, when the current ones are not set.
+  auto legacy_env = [&](const char* flag, const char* var, auto apply) {
+    const char* v = std::getenv(var);
+    if (v && !given(flag)) apply(std::string(v));
+  };
+  legacy_env("--cache-dir", "SIPI_CACHEDIR", [&](const std::string& v) { cfg.cache_dir = v; });
+  legacy_env("--cache-size", "SIPI_CACHESIZE", [&](const std::string& v) { cfg.cache_size = v; });
+  legacy_env("--cache-nfiles", "SIPI_CACHENFILES", [&](const std::string& v) {
+    try {
+      cfg.cache_nfiles = std::stoi(v);
+    } catch (...) {
+      die("SIPI_CACHENFILES: not a number: " + v);
+    }
+  });
+  // SIPI 7.0's highest-priority port variable.
+  if (const char* p = std::getenv("SIPI_RS_PORT")) {
+    try {
+      cfg.port = std::stoi(p);
+    } catch (...) {
+      die("SIPI_RS_PORT: not a number: " + std::string(p));
+    }
+  }
   if (given("--pathprefix")) {
-    if (f.pathprefix == "true" || f.pathprefix == "1" || f.pathprefix == "yes") cfg.prefix_as_path = true;
+    if (f.pathprefix.empty() || f.pathprefix == "true" || f.pathprefix == "1" || f.pathprefix == "yes") cfg.prefix_as_path = true;
     else if (f.pathprefix == "false" || f.pathprefix == "0" || f.pathprefix == "no") cfg.prefix_as_path = false;
     else die("--pathprefix: expected true or false");
   }
@@ -171,6 +252,9 @@ Config build_config(CLI::App& cmd, const ServerFlags& f) {
   sipi::log::set_level(level);
   auto valid = cfg.validate();
   if (!valid) die(valid.error().message);
+  for (const auto& [name, why] : f.ignored) {
+    sipi::log::warning("ignored flag", {{"flag", name}, {"why", why}});
+  }
   return cfg;
 }
 

@@ -30,6 +30,7 @@ enum class Target { jpeg, tiff, png, webp, jp2, j2k };
 struct Failure {
   std::string phase;  // cli_args | read | convert | write
   std::string message;
+  nlohmann::ordered_json image = nullptr;  // the input as read, once it was
 };
 
 std::optional<Target> target_from(const std::string& name) {
@@ -50,7 +51,7 @@ const char* target_name(Target t) {
     case Target::tiff: return "tif";
     case Target::png: return "png";
     case Target::webp: return "webp";
-    case Target::jp2: return "jp2";
+    case Target::jp2: return "jpx";  // SIPI's name for JPEG 2000 (JP2 file format), in reports
     case Target::j2k: return "j2k";
   }
   return "?";
@@ -200,6 +201,22 @@ std::string one_line(std::string s) {
   return s;
 }
 
+// The output format as reports name it ("" when it cannot be told).
+std::string requested_format(const ConvertOptions& o) {
+  std::string fmt = o.format;
+  if (fmt.empty()) {
+    auto ext = fs::path(o.output).extension().string();
+    if (!ext.empty()) fmt = ext.substr(1);
+  }
+  auto t = target_from(fmt.empty() ? "jpg" : fmt);
+  return t ? target_name(*t) : "";
+}
+
+std::int64_t file_size_or_zero(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? static_cast<std::int64_t>(st.st_size) : 0;
+}
+
 int report_failure(const ConvertOptions& o, const Failure& f) {
   if (o.error_out) {
     *o.error_out = one_line(f.message);
@@ -213,6 +230,11 @@ int report_failure(const ConvertOptions& o, const Failure& f) {
     j["error_message"] = one_line(f.message);
     j["input_file"] = o.input;
     j["output_file"] = o.output;
+    // As SIPI's reports (DSP's ingest requires these keys on every error): the format asked
+    // for and the size of the input file.
+    j["output_format"] = requested_format(o);
+    j["file_size_bytes"] = file_size_or_zero(o.input);
+    if (!f.image.is_null() && f.phase != "cli_args") j["image"] = f.image;
     std::cout << j.dump() << std::endl;
   }
   static const std::map<std::string, std::string> kVerb = {
@@ -224,12 +246,14 @@ int report_failure(const ConvertOptions& o, const Failure& f) {
 }  // namespace
 
 int run_convert(const ConvertOptions& o) {
+  const std::int64_t input_bytes = file_size_or_zero(o.input);  // before an in-place write replaces it
   // ---- arguments ----
   std::string fmt = o.format;
   if (fmt.empty()) {
     auto ext = fs::path(o.output).extension().string();
     if (!ext.empty()) fmt = ext.substr(1);
   }
+  if (fmt.empty()) fmt = "jpg";  // no --format and no extension: JPEG, as SIPI
   auto target = target_from(fmt);
   if (!target) return report_failure(o, {"cli_args", "unknown output format '" + fmt + "'"});
   if (o.role == Role::service && *target != Target::jp2 && *target != Target::tiff) {
@@ -259,9 +283,8 @@ int run_convert(const ConvertOptions& o) {
     size = *s;
   }
   std::error_code ec;
-  if (fs::exists(o.output, ec) && fs::exists(o.input, ec) && fs::equivalent(o.input, o.output, ec)) {
-    return report_failure(o, {"cli_args", "the output would overwrite the input"});
-  }
+  // The output may be the input itself (DSP's top-left fix converts a file onto itself): the
+  // result goes to a temporary file that replaces the input only once it is complete.
 
   // ---- read ----
   struct stat st {};
@@ -285,6 +308,7 @@ int run_convert(const ConvertOptions& o) {
   std::size_t level = source::reduce_level(*shape, o.reduce);
   auto loaded = source::load_level(o.input, *shape, level, false);
   if (!loaded) return report_failure(o, {"read", o.input + ": " + loaded.error().message});
+  const nlohmann::ordered_json input_described = describe_image(*loaded, meta.orientation());
 
   // ---- convert ----
   VImage img;
@@ -323,7 +347,7 @@ int run_convert(const ConvertOptions& o) {
     img = pipeline::rotate(img, rot, alpha_target);
     if (convert_icc) img = apply_icc(img, icc_target, *target != Target::jpeg && *target != Target::webp);
     if (!o.watermark.empty()) {
-      if (!fs::is_regular_file(o.watermark, ec)) return report_failure(o, {"read", o.watermark + ": no such watermark file"});
+      if (!fs::is_regular_file(o.watermark, ec)) return report_failure(o, {"read", o.watermark + ": no such watermark file", input_described});
       img = apply_watermark(img, o.watermark);
     }
     img = fit_format(img, *target);
@@ -341,7 +365,7 @@ int run_convert(const ConvertOptions& o) {
   } catch (const vips::VError& e) {
     std::string m = e.what();
     vips_error_clear();
-    return report_failure(o, {"convert", m});
+    return report_failure(o, {"convert", m, input_described});
   }
   meta.set_pixel_dimensions(img.width(), img.height());
 
@@ -359,7 +383,7 @@ int run_convert(const ConvertOptions& o) {
       input_ok = false;
     }
     if (!input_ok) return report_failure(o, {"read", o.input + ": unreadable or truncated image"});
-    return report_failure(o, f);
+    return report_failure(o, {f.phase, f.message, input_described});
   }
   std::string jp2_icc = *target == Target::jp2 && !o.skipmeta ? icc_bytes(img) : std::string{};
   bool icc_in_packet = false;
@@ -388,7 +412,7 @@ int run_convert(const ConvertOptions& o) {
       e.pixel_digest = pixel_digest(img, e.digest_name);
     } catch (const vips::VError& ex) {
       vips_error_clear();
-      return report_failure(o, {"convert", ex.what()});
+      return report_failure(o, {"convert", ex.what(), input_described});
     }
     e.restore_icc = icc_in_packet;
     if (icc_in_packet) e.icc = icc_bytes(img);
@@ -402,9 +426,9 @@ int run_convert(const ConvertOptions& o) {
       e.levels = static_cast<unsigned>(written->levels.size());
     }
     auto w = metadata::write_essentials(out.temp(), container(*target), e);
-    if (!w) return report_failure(o, {"write", w.error().message});
+    if (!w) return report_failure(o, {"write", w.error().message, input_described});
   }
-  if (!out.commit()) return report_failure(o, {"write", o.output + ": cannot create the file"});
+  if (!out.commit()) return report_failure(o, {"write", o.output + ": cannot create the file", input_described});
   if (!o.error_out) {
     for (const auto& w : meta.warnings()) std::cerr << "Warning: " << one_line(w) << std::endl;
   }
@@ -416,7 +440,8 @@ int run_convert(const ConvertOptions& o) {
     j["input_file"] = o.input;
     j["output_file"] = o.output;
     j["output_format"] = target_name(*target);
-    j["file_size_bytes"] = static_cast<std::int64_t>(fs::file_size(o.output, ec));
+    // SIPI reports the input's size here (the output's is on disc for whoever wants it).
+    j["file_size_bytes"] = input_bytes;
     j["image"] = describe_image(img, orientation);
     std::cout << j.dump() << std::endl;
   }

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/describe.h"
+#include "metadata/icc.h"
 #include "metadata/metadata.h"
 #include "source/decoder.h"
 
@@ -37,6 +38,8 @@ int run_query(const std::string& path, bool json) {
   j["file"] = path;
   j["format"] = format_label(shape->format);
   j["image"] = describe_image(*img, meta.orientation());
+  j["orientation_value"] = meta.orientation();
+  j["icc_profile_description"] = metadata::describe_profile(icc_bytes(*img));
   j["pages"] = shape->pages;
   auto levels = nlohmann::ordered_json::array();
   for (const auto& l : shape->levels) levels.push_back({l.size.w, l.size.h});
@@ -50,19 +53,35 @@ int run_query(const std::string& path, bool json) {
     return 0;
   }
   const auto& im = j["image"];
+  const int orientation = meta.orientation();
+  // The width and height as shown (after the orientation), in the "nx = W" / "ny = H" lines
+  // that SIPI prints and DSP's ingest parses; then the orientation line it tests.
+  const bool turned = orientation >= 5 && orientation <= 8;
+  const int nx = turned ? img->height() : img->width(), ny = turned ? img->width() : img->height();
   std::cout << "File:        " << path << "\n"
             << "Format:      " << j["format"].get<std::string>() << "\n"
             << "Size:        " << im["width"] << " x " << im["height"] << "\n"
             << "Channels:    " << im["channels"] << " (" << im["colorspace"].get<std::string>() << ", "
             << im["bps"] << " bit)\n"
-            << "ICC profile: " << im["icc_profile_type"].get<std::string>() << "\n"
-            << "Orientation: " << im["orientation"] << "\n"
+            << "ICC profile: " << im["icc_profile_type"].get<std::string>();
+  if (const auto d = j["icc_profile_description"].get<std::string>(); !d.empty()) std::cout << " (" << d << ")";
+  std::cout << "\n"
+            << "Orientation: " << im["orientation"].get<std::string>() << " (" << orientation << ")\n"
             << "Pages:       " << shape->pages << "\n"
             << "Levels:      ";
   for (const auto& l : shape->levels) std::cout << l.size.w << "x" << l.size.h << " ";
   std::cout << "\nTiles:       " << (shape->tile.w ? std::to_string(shape->tile.w) + "x" + std::to_string(shape->tile.h) : "none")
             << "\n";
-  for (const auto& [k, v] : metadata::summary(meta)) std::cout << k << ": " << v << "\n";
+  std::cout << "nx = " << nx << "\n"
+            << "ny = " << ny << "\n"
+            << "nc = " << im["channels"] << "\n"
+            << "bps = " << im["bps"] << "\n";
+  for (const auto& [k, v] : metadata::summary(meta)) {
+    if (k != "Exif.Image.Orientation") std::cout << k << ": " << v << "\n";
+  }
+  // One orientation line, the value last: ingest reads the line's last character (a TIFF's
+  // own orientation tag counts too).
+  std::cout << "Exif.Image.Orientation = " << orientation << "\n";
   return 0;
 }
 

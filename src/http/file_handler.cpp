@@ -36,23 +36,28 @@ std::string sniffed_mime(const std::filesystem::path& p) {
 }  // namespace
 
 Response handle_file(const AppContext& ctx, const RequestView& req, const iiif::FileRequest& fr) {
-  auto path = source::resolve(ctx.iiif.root, fr.ref.prefix, fr.ref.identifier);
-  if (!path) return error_response(path.error());
-  std::filesystem::path serve = *path;
+  std::filesystem::path serve;
   if (ctx.lua && ctx.lua->has_file_pre_flight()) {
-    auto r = ctx.lua->file_pre_flight(path->string(), std::string(req.header("cookie")), request_info(req));
+    // The hook sees where the file would be before anyone looks for it: DSP's moves it to
+    // prefix/xx/yy/name, so nothing exists at the default path.
+    auto where = source::candidate(ctx.iiif.root, fr.ref.prefix, fr.ref.identifier);
+    if (!where) return error_response(where.error());
+    auto r = ctx.lua->file_pre_flight(where->string(), std::string(req.header("cookie")), request_info(req));
     if (!r) return error_response(r.error());
     if (r->permission == "allow" || r->permission == "restrict") {
-      if (r->path) {
-        auto p = source::resolve_hook_path(ctx.iiif.root, *r->path);
-        if (!p) return error_response(p.error());
-        serve = *p;
-      }
+      auto p = r->path ? source::resolve_hook_path(ctx.iiif.root, *r->path)
+                       : source::resolve(ctx.iiif.root, fr.ref.prefix, fr.ref.identifier);
+      if (!p) return error_response(p.error());
+      serve = *p;
     } else if (r->permission == "deny" || r->permission == "login") {
       return error_response({Status::unauthorized, "access." + r->permission, {}});
     } else {
       return error_response({Status::internal_error, "lua.hook_return", "file_pre_flight: " + r->permission});
     }
+  } else {
+    auto p = source::resolve(ctx.iiif.root, fr.ref.prefix, fr.ref.identifier);
+    if (!p) return error_response(p.error());
+    serve = *p;
   }
   Response resp = file_response(req, serve, sniffed_mime(serve));
   if (resp.status == Status::ok || resp.status == Status::partial_content) {

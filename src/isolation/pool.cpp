@@ -186,10 +186,11 @@ std::string Pool::bury(Helper& h, bool timed_out) {
   return reason;
 }
 
-std::size_t Pool::acquire() {
+std::size_t Pool::acquire(std::size_t preferred) {
   std::unique_lock lock(mu_);
   for (;;) {
-    for (std::size_t i = 0; i < helpers_.size(); ++i) {
+    for (std::size_t k = 0; k < helpers_.size(); ++k) {
+      std::size_t i = (preferred + k) % helpers_.size();
       if (!helpers_[i].busy) {
         helpers_[i].busy = true;
         return i;
@@ -232,7 +233,7 @@ Result<Answer> Pool::exchange(const std::string& msg, std::string_view op, const
   if (poisoned(file)) {
     return Error::internal("codec.crashed", file.path + ": poisoned (an earlier decode crashed)");
   }
-  std::size_t slot = acquire();
+  std::size_t slot = acquire(std::hash<std::string>{}(file.path));
   Helper& h = helpers_[slot];  // ours until release()
   struct Release {
     Pool* p;

@@ -71,7 +71,9 @@ class Pool {
   // Reaps a helper that stopped answering; returns the reason for the log and metrics.
   std::string bury(Helper& h, bool timed_out);
   std::string stderr_tail(Helper& h);
-  std::size_t acquire();
+  // A free helper, preferring `preferred`: jobs for one file go to one helper while it is free,
+  // so that its header cache (and JPEG 2000 tile index) is read once, not once per helper.
+  std::size_t acquire(std::size_t preferred);
   void release(std::size_t i);
 
   PoolSettings s_;

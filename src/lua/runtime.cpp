@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/form.h"
 #include "core/metrics.h"
 #include "core/log.h"
 #include "lua/server_api.h"
@@ -395,13 +396,23 @@ void push_config(lua_State* L, const Config& c) {
   lua_setfield(L, -2, "prefix_as_path");
   set_string(L, "init_script", c.initscript);
   set_string(L, "cache_dir", c.cache_dir);
-  set_string(L, "cache_size", c.cache_size);
+  // Sizes as byte integers, as SIPI gives them to scripts (cache_size: -1 = no limit).
+  auto push_bytes = [L](const char* key, const std::string& text) {
+    std::uint64_t v = 0;
+    if (text == "-1") lua_pushinteger(L, -1);
+    else if (parse_byte_size(text, v)) lua_pushinteger(L, static_cast<lua_Integer>(v));
+    else lua_pushinteger(L, 0);
+    lua_setfield(L, -2, key);
+  };
+  push_bytes("cache_size", c.cache_size);
   lua_pushinteger(L, c.cache_nfiles);
   lua_setfield(L, -2, "cache_n_files");
   lua_pushinteger(L, c.jpeg_quality);
   lua_setfield(L, -2, "jpeg_quality");
   set_string(L, "thumb_size", c.thumb_size);
-  set_string(L, "max_post_size", c.max_post_size);
+  push_bytes("max_post_size", c.max_post_size);
+  lua_pushinteger(L, -1);  // no TLS listener here (SIPI's default when none is configured)
+  lua_setfield(L, -2, "sslport");
   set_string(L, "tmpdir", c.tmpdir);
   lua_pushinteger(L, c.max_temp_file_age);
   lua_setfield(L, -2, "max_temp_file_age");

@@ -106,10 +106,23 @@ source::StoredTiles tables_from(const std::string& in) {
 
 // --- the helper's side ---
 
+// One job at a time per helper: its context (and header cache) is its own, shared by its jobs.
+Context& helper_context() {
+  static Context ctx;
+  return ctx;
+}
+
 Result<isolation::Answer> do_probe(const json& job) {
-  auto shape = source::probe(job.at("path").get<std::string>(), job.at("page").get<int>());
-  if (!shape) return shape.error();
-  return isolation::Answer{shape_json(*shape), shape->icc};
+  // Through the helper's header cache: the render that follows for this file (sent to this
+  // helper by the pool's affinity) finds the header read.
+  SourceFile f;
+  f.path = job.at("path").get<std::string>();
+  f.mtime_ns = job.value("mtime_ns", std::int64_t{0});
+  f.bytes = job.value("bytes", std::int64_t{-1});
+  auto header = read_header(helper_context(), f, job.at("page").get<int>());
+  if (!header) return header.error();
+  const source::ImageShape& shape = (*header)->shape;
+  return isolation::Answer{shape_json(shape), shape.icc};
 }
 
 Result<isolation::Answer> do_stored(const json& job) {
@@ -170,8 +183,7 @@ Result<isolation::Answer> do_render(std::string_view body) {
   if (body.size() != sizeof w + std::size_t{w.path_len} + w.watermark_len) {
     return Error::internal("codec.helper", "bad render job");
   }
-  // One job at a time per helper: its context (and header cache) is its own.
-  static Context ctx;
+  Context& ctx = helper_context();
   ctx.jpeg_quality = w.jpeg_quality;
   auto q = static_cast<ScalingQuality>(w.scaling);
   ctx.scaling = {q, q, q, q};
@@ -258,7 +270,8 @@ source::HeaderLoaders isolated_loaders(std::shared_ptr<isolation::Pool> pool) {
   source::HeaderLoaders l;
   l.probe = [pool](const std::filesystem::path& path, int page, std::int64_t mtime_ns,
                    std::int64_t bytes) -> Result<source::ImageShape> {
-    auto a = pool->call({{"op", "probe"}, {"path", path.string()}, {"page", page}}, key_of(path, mtime_ns, bytes));
+    auto a = pool->call({{"op", "probe"}, {"path", path.string()}, {"page", page}, {"mtime_ns", mtime_ns}, {"bytes", bytes}},
+                        key_of(path, mtime_ns, bytes));
     if (!a) return a.error();
     try {
       return shape_from(a->meta, std::move(a->payload));

@@ -35,13 +35,18 @@ Result<fs::path> resolve_hook_path(const ImageRoot& root, const std::string& pat
   return real;
 }
 
-Result<fs::path> resolve(const ImageRoot& root, const std::string& prefix, const std::string& identifier) {
+Result<fs::path> candidate(const ImageRoot& root, const std::string& prefix, const std::string& identifier) {
   std::string rel = (root.prefix_as_path && !prefix.empty()) ? prefix + "/" + identifier : identifier;
   if (!safe_relative(rel)) return Error::bad_request("path.traversal", "unsafe path: " + rel);
-  fs::path candidate = root.root / rel;
+  return root.root / rel;
+}
+
+Result<fs::path> resolve(const ImageRoot& root, const std::string& prefix, const std::string& identifier) {
+  auto where = candidate(root, prefix, identifier);
+  if (!where) return where.error();
   std::error_code ec;
-  fs::path real = fs::canonical(candidate, ec);
-  if (ec) return Error::not_found("source.not_found", candidate.string() + ": " + ec.message());
+  fs::path real = fs::canonical(*where, ec);
+  if (ec) return Error::not_found("source.not_found", where->string() + ": " + ec.message());
   if (!is_below(root.root, real)) {
     return Error::bad_request("path.outside_root", real.string() + " is outside " + root.root.string());
   }

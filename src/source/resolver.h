@@ -20,6 +20,10 @@ struct ImageRoot {
 Result<std::filesystem::path> resolve(const ImageRoot& root, const std::string& prefix,
                                       const std::string& identifier);
 
+// Where `prefix`/`identifier` would be inside the root, checked for traversal but not for
+// existence: what file_pre_flight is given (DSP's hook maps it to prefix/xx/yy/name).
+Result<std::filesystem::path> candidate(const ImageRoot& root, const std::string& prefix, const std::string& identifier);
+
 // A path chosen by a pre_flight hook (absolute, or relative to the working directory): the
 // same checks, so a script cannot hand out files outside the image root either.
 Result<std::filesystem::path> resolve_hook_path(const ImageRoot& root, const std::string& path);

@@ -189,4 +189,4 @@ def test_legacy_j2k_comment_packet_is_read(tmp_path):
 def test_service_file_json(master, tmp_path):
     r = sipi("convert", "service-file", "--json", master, tmp_path / "sf.jp2")
     doc = json.loads(r.stdout)
-    assert doc["status"] == "ok" and doc["output_format"] == "jp2"
+    assert doc["status"] == "ok" and doc["output_format"] == "jpx"

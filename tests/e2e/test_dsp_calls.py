@@ -1,0 +1,244 @@
+"""DSP's own calls, as its ingest service and its Lua make them (../shared/dsp-calls.md): the
+offline CLI with SIPI's report shapes, `health` against a foreign service, SIPI 7.0's server
+flags, and /file downloads under DSP's prefix/xx/yy/name layout."""
+import hashlib
+import http.server
+import json
+import os
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import SIPI_BIN, free_port, start_server, stop_server
+
+REPORT_OK = ["status", "mode", "input_file", "output_file", "output_format", "file_size_bytes", "image"]
+IMAGE_KEYS = ["width", "height", "channels", "bps", "colorspace", "icc_profile_type", "orientation"]
+
+
+def sipi(*args):
+    return subprocess.run([SIPI_BIN, *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def rotated_jpeg(path, orientation=6, size=(300, 200)):
+    """A JPEG stored `size` wide whose EXIF says to show it turned (orientation 6: 90° clockwise)."""
+    rng = np.random.default_rng(7)
+    arr = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    arr[:20, :20] = [255, 0, 0]  # a red corner to tell the turn by
+    im = Image.fromarray(arr)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    im.save(path, quality=95, exif=exif.tobytes())
+    return path
+
+
+def ingest_query(stdout):
+    """What DSP's ingest reads from `sipi query`: nx, ny and whether the file needs top-left."""
+    lines = stdout.split("\n")
+    value = lambda key: next(ln for ln in lines if ln.startswith(key)).split("=")[-1].strip()
+    orient = [ln for ln in lines if ln.startswith("Exif.Image.Orientation")]
+    return int(value("nx")), int(value("ny")), bool(orient) and orient[0][-1] != "1"
+
+
+def test_query_gives_ingest_its_size_and_orientation(tmp_path):
+    p = rotated_jpeg(tmp_path / "turned.jpg")
+    r = sipi("query", p)
+    assert r.returncode == 0, r.stderr
+    assert ingest_query(r.stdout) == (200, 300, True)  # shown turned: 200 wide, 300 high
+    assert "File:" in r.stdout and "Levels:" in r.stdout  # our own lines stay
+    upright = tmp_path / "upright.png"
+    Image.new("RGB", (64, 32), (1, 2, 3)).save(upright)
+    assert ingest_query(sipi("query", upright).stdout) == (64, 32, False)
+
+
+@pytest.mark.parametrize("fmt,ext,mode", [("jpx", "jp2", "RGB"), ("jpg", "jpg", "RGB"), ("tif", "tif", "RGB"),
+                                          ("png", "png", "RGB")])
+def test_derivative_with_topleft_and_sipi_report(tmp_path, fmt, ext, mode):
+    src = rotated_jpeg(tmp_path / "in.jpg")
+    out = tmp_path / f"out.{ext}"
+    r = sipi("convert", src, out, "--json", "--format", fmt, "--topleft")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert list(doc) == REPORT_OK and list(doc["image"]) == IMAGE_KEYS
+    assert doc["status"] == "ok" and doc["mode"] == "cli" and doc["output_format"] == fmt
+    assert doc["input_file"] == str(src) and doc["output_file"] == str(out)
+    assert doc["file_size_bytes"] == src.stat().st_size  # SIPI reports the input's size
+    assert doc["image"] == {"width": 200, "height": 300, "channels": 3, "bps": 8, "colorspace": "RGB",
+                            "icc_profile_type": "sRGB", "orientation": "TOPLEFT"}
+    im = Image.open(out)
+    assert im.size == (200, 300) and im.mode == mode
+    # Turned clockwise: the red corner is now top right.
+    assert np.array(im.convert("RGB"))[5, 194].tolist()[0] > 200
+    exif_orientation = subprocess.run(["exiftool", "-s3", "-n", "-Orientation", str(out)], capture_output=True,
+                                      text=True).stdout.strip()
+    assert exif_orientation in ("", "1")
+
+
+def test_topleft_in_place_replaces_the_file_atomically(tmp_path):
+    x = rotated_jpeg(tmp_path / "X.jpg")
+    r = sipi("convert", x, x, "--json", "--topleft")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["status"] == "ok" and doc["output_format"] == "jpg" and doc["image"]["orientation"] == "TOPLEFT"
+    assert Image.open(x).size == (200, 300)
+    assert ingest_query(sipi("query", x).stdout) == (200, 300, False)
+    assert sorted(os.listdir(tmp_path)) == ["X.jpg"]  # no temporary file left
+
+
+def test_in_place_failure_keeps_the_original(tmp_path):
+    x = tmp_path / "broken.jpg"
+    data = rotated_jpeg(tmp_path / "whole.jpg").read_bytes()
+    x.write_bytes(data[: len(data) // 3])  # truncated
+    before = hashlib.sha256(x.read_bytes()).hexdigest()
+    r = sipi("convert", x, x, "--json", "--topleft")
+    assert r.returncode != 0
+    doc = json.loads(r.stdout)
+    for key in ["status", "mode", "phase", "error_message", "input_file", "output_file", "output_format",
+                "file_size_bytes"]:
+        assert key in doc, key
+    assert doc["status"] == "error" and doc["phase"] == "read" and doc["output_format"] == "jpg"
+    assert doc["file_size_bytes"] == len(data) // 3
+    assert hashlib.sha256(x.read_bytes()).hexdigest() == before
+    assert sorted(os.listdir(tmp_path)) == ["broken.jpg", "whole.jpg"]
+
+
+def test_no_format_and_no_extension_writes_jpeg(tmp_path):
+    r = sipi("convert", rotated_jpeg(tmp_path / "in.jpg"), tmp_path / "out", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["output_format"] == "jpg"
+    assert Image.open(tmp_path / "out").format == "JPEG"
+
+
+def test_every_error_report_carries_dsps_keys(tmp_path):
+    src = rotated_jpeg(tmp_path / "in.jpg")
+    cases = [(["convert", src, tmp_path / "o.xyz", "--json"], "cli_args"),
+             (["convert", tmp_path / "missing.jpg", tmp_path / "o.jp2", "--json", "--format", "jpx"], "read")]
+    for args, phase in cases:
+        r = sipi(*args)
+        assert r.returncode == 1
+        doc = json.loads(r.stdout)
+        assert doc["phase"] == phase and doc["status"] == "error" and doc["error_message"]
+        assert isinstance(doc["output_format"], str) and isinstance(doc["file_size_bytes"], int)
+        assert "image" not in doc
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    answer = (200, b'{"status":"UP"}')
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        code, body = self.answer
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+@pytest.mark.parametrize("code,body,rc", [(200, b'{"status":"UP"}', 0), (503, b'{"status":"DOWN"}', 1)])
+def test_health_accepts_any_service_that_answers_200(code, body, rc):
+    handler = type("H", (_Health,), {"answer": (code, body)})
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    try:
+        r = sipi("health", "--port", httpd.server_address[1])
+        assert r.returncode == rc, r.stderr
+    finally:
+        httpd.shutdown()
+
+
+# ---- the server ----
+
+DSP_INIT = """
+-- DSP's layout: imgroot/prefix/xx/yy/name (xx, yy: the name's first and next two characters).
+function dsp_path(filepath)
+  local dir, name = filepath:match('^(.*)/([^/]+)$')
+  return dir .. '/' .. name:sub(1, 2):lower() .. '/' .. name:sub(3, 4):lower() .. '/' .. name
+end
+
+function file_pre_flight(filepath, cookie)
+  if filepath:find('Forbidden') then return 'deny' end
+  return 'allow', dsp_path(filepath)
+end
+
+function pre_flight(prefix, identifier, cookie)
+  return 'allow', dsp_path(config.imgroot .. '/' .. prefix .. '/' .. identifier)
+end
+"""
+
+
+@pytest.fixture(scope="module")
+def dsp(tmp_path_factory):
+    work = tmp_path_factory.mktemp("dsp")
+    root = work / "images"
+    (root / "0801" / "ab" / "cd").mkdir(parents=True)
+    (root / "0801" / "fo" / "rb").mkdir(parents=True)
+    payload = bytes(range(256)) * 8
+    (root / "0801" / "ab" / "cd" / "AbCd1234.bin").write_bytes(payload)
+    (root / "0801" / "fo" / "rb" / "Forbidden.bin").write_bytes(b"no")
+    Image.new("RGB", (40, 30), (9, 99, 199)).save(root / "0801" / "ab" / "cd" / "AbCdEf.png")
+    init = work / "init.lua"
+    init.write_text(DSP_INIT)
+    srv = start_server(str(work), str(root), extra=f"initscript = '{init}',")
+    srv.payload = payload
+    yield srv
+    stop_server(srv)
+
+
+def test_file_download_under_dsps_layout(dsp):
+    status, headers, body = dsp.request("/0801/AbCd1234.bin/file")
+    assert status == 200 and body == dsp.payload
+    status, headers, body = dsp.request("/0801/AbCd1234.bin/file", headers={"Range": "bytes=10-19"})
+    assert status == 206 and body == dsp.payload[10:20]
+    assert dsp.request("/0801/Forbidden.bin/file")[0] == 401
+    assert dsp.request("/0801/Nothing.bin/file")[0] == 404
+    assert dsp.request("/0801/..%2F..%2Fetc%2Fpasswd/file")[0] == 400
+
+
+def test_image_under_dsps_layout(dsp):
+    doc, _ = dsp.get_json("/0801/AbCdEf.png/info.json")
+    assert (doc["width"], doc["height"]) == (40, 30)
+
+
+def test_sipi_7_server_flags_and_variables(tmp_path, imgroot):
+    init = tmp_path / "init.lua"
+    init.write_text("""
+function pre_flight(prefix, identifier, cookie)
+  if identifier:find('grid') then return 'deny' end
+  return 'allow'
+end
+""")
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "conf.lua").write_text("""
+local ok = server.setBuffer()
+server.sendHeader('Content-Type', 'application/json')
+local _, tok = server.generate_jwt({sub = 'x', exp = 4102444800})
+local decoded, claims = server.decode_jwt(tok)
+local _, doc = server.table_to_json({thumb = config.thumb_size, knora = config.knora_path, port = config.knora_port,
+  age = config.max_temp_file_age, post = config.max_post_size, cache = config.cache_size, ssl = config.sslport,
+  jwt = decoded and claims.sub or 'no'})
+server.print(doc)
+""")
+    extra = "}\nroutes = { { method = 'GET', route = '/conf', script = 'conf.lua' } "
+    srv = start_server(str(tmp_path), imgroot, extra=extra,
+                       args=["--initscript", str(init), "--scriptdir", str(scripts), "--thumbsize", "!99,99",
+                             "--knorapath", "api.example", "--maxtmpage", "77", "--maxpost", "5M",
+                             "--sslport", "4443", "--admission-mode", "advanced", "--pathprefix"],
+                       env_overrides={"SIPI_JWTKEY": "UP 4888, nice 4-8-4 steam engine", "SIPI_KNORAPORT": "3399",
+                                      "SIPI_TILES_THREAD_RATIO": "0.5"})
+    try:
+        assert srv.request("/grid.png/full/max/0/default.jpg")[0] == 401  # the init script from the flag
+        doc, _ = srv.get_json("/conf")
+        assert doc == {"thumb": "!99,99", "knora": "api.example", "port": "3399", "age": 77, "post": 5 * 1024 * 1024,
+                       "cache": 200 * 1024 * 1024, "ssl": -1, "jwt": "x"}
+        log = srv.log()
+        for flag in ["--sslport", "--admission-mode", "--tiles-thread-ratio"]:
+            assert log.count(f'"flag":"{flag}"') == 1, flag
+    finally:
+        stop_server(srv)
