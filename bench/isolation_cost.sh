@@ -6,7 +6,7 @@
 #   bench/isolation_cost.sh [--sipi build/sipi] [--duration 10] [--conc "2 8"]
 #                           [--sources "photo-tifdeflate photo-tifjpeg photo-jp2lossless"]
 #                           [--workloads "tile0 thumb down2000"] [--images bench/.images]
-#                           [--no-cache] [--repeat 3]
+#                           [--no-cache] [--repeat 3] [--warmup 10]
 #
 # --no-cache: cache_size = 0 on both, so that every request (but stored JPEG tiles) decodes:
 # the cost of isolation itself. Without it, the shipped derivative cache answers repeated URLs.
@@ -33,6 +33,7 @@ NLINKS=200
 CACHE_LINE=""
 SUFFIX=isolation
 REPEAT=1
+WARMUP=10
 
 while (($#)); do
   case $1 in
@@ -43,6 +44,7 @@ while (($#)); do
     --workloads) WORKLOADS=$2; shift 2 ;;
     --images) IMAGES=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
     --no-cache) CACHE_LINE="cache_size = 0,"; SUFFIX=isolation-nocache; shift ;;
     -h | --help) sed -n '2,/^set -e/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "isolation_cost: unknown option $1" >&2; exit 2 ;;
@@ -135,9 +137,14 @@ run() {  # MODE SOURCE WORKLOAD CONC
           (ok > 0 ? cpu * 1000 / ok : 0) }' <<< "$out" >> "$RESULTS"
 }
 
-log "warm-up"
+# Warm-up: every file's header read (info.json), then thumbnails at the measured concurrency for
+# WARMUP seconds, so that both modes start warm. Each decode helper keeps its own header cache
+# (the pool sends a file's jobs to one helper while it is free); a cold header costs a JPEG 2000
+# file's tile index scan, once per helper that meets the file.
+log "warm-up (${WARMUP} s per source and mode)"
 for src in $SOURCES; do for mode in all none; do
-  wrk -t1 -c2 -d2s -s "$AUX/walk.lua" "http://127.0.0.1:${PORT[$mode]}" -- "$WORK/lists/$src.thumb.txt" /iiif/ > /dev/null 2>&1 || true
+  wrk -t1 -c2 -d2s -s "$AUX/walk.lua" "http://127.0.0.1:${PORT[$mode]}" -- "$WORK/lists/$src.info.txt" /iiif/ > /dev/null 2>&1 || true
+  wrk -t2 -c8 -d"${WARMUP}s" -s "$AUX/walk.lua" "http://127.0.0.1:${PORT[$mode]}" -- "$WORK/lists/$src.thumb.txt" /iiif/ > /dev/null 2>&1 || true
 done; done
 n=0
 for src in $SOURCES; do

@@ -2,12 +2,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/respond.h"
+
 namespace sipi::http {
 
 lua::RequestInfo request_info(const RequestView& req) {
   lua::RequestInfo info;
   info.method = req.method;
-  info.host = std::string(req.header("host"));
+  // Behind a proxy the host the client asked for (SIPI's scripts build URLs from server.host).
+  info.host = client_host(req);
+  info.client_port = req.client_port;
   info.uri = std::string(req.path());
   info.client_ip = req.client_ip;
   // Behind a proxy: the rightmost X-Forwarded-For entry is the one the proxy itself added.

@@ -15,6 +15,9 @@ Response handle_metrics(const AppContext& ctx, const RequestView& req);
 Response handle_preflight(const RequestView& req);
 Response handle_file(const AppContext& ctx, const RequestView& req, const iiif::FileRequest& fr);
 Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif::KnoraRequest& kr);
+// SIPI's info.json for a file that is not an image (CSV, MP4, PDF, …): @context, id,
+// internalMimeType, fileSize, and for video the duration, fps, width and height of its sidecar.
+std::string bitstream_info(const std::filesystem::path& path, const std::string& id);
 // MIME type from a file name's extension (the docroot's table).
 std::string mime_for(const std::filesystem::path& p);
 // A Lua script (route or docroot page) answering the request.

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/metrics.h"
+#include "http/file_response.h"
 #include "http/access_check.h"
 #include "http/handlers.h"
 #include "http/respond.h"
@@ -16,11 +17,10 @@ namespace {
 
 const std::string kLdJson = "application/ld+json;profile=\"http://iiif.io/api/image/3/context.json\"";
 
-// JSON-LD unless the client asks for application/json and not for application/ld+json.
+// IIIF Image 3.0 §5.2: application/json (with the context in a Link header) unless the client
+// asks for application/ld+json. SIPI answers JSON-LD by default; the spec's "must" wins.
 bool wants_plain_json(const RequestView& req) {
-  auto accept = req.header("accept");
-  return accept.find("application/json") != std::string_view::npos &&
-         accept.find("application/ld+json") == std::string_view::npos;
+  return req.header("accept").find("application/ld+json") == std::string_view::npos;
 }
 
 // Cache-Control from the config: restricted views are never shared. With a pre_flight hook the
@@ -80,6 +80,20 @@ Response handle_image(const AppContext& ctx, const RequestView& req, const iiif:
   }
   auto p = service::prepare_image(ctx.iiif, ir, access_options(*decision));
   if (!p) return error_response(p.error());
+  const std::string origin = origin_of(req, *ctx.config);
+  const bool restricted = *decision && (*decision)->kind == access::Decision::Kind::restrict;
+  if (!restricted && service::serves_source_as_is(*p)) {
+    // SIPI's shortcut: the stored file itself, metadata included, streamed with ranges.
+    Response r = file_response(req, p->file.path, std::string(iiif::format_info(ir.format).mime));
+    r.detail = "image source as is";
+    if (r.status == Status::ok || r.status == Status::partial_content || r.status == Status::not_modified) {
+      r.set("Link", "<" + origin + p->canonical + ">;rel=\"canonical\", <" + std::string(iiif::kProfileUri) +
+                        ">;rel=\"profile\"");
+      add_cors(r, req, true);
+      add_cache_headers(r, ctx, *decision);
+    }
+    return r;
+  }
   if (not_modified(req, p->etag, p->file.mtime)) {
     Response r = not_modified_response(p->etag, p->file.mtime);
     add_cache_headers(r, ctx, *decision);
@@ -97,7 +111,6 @@ Response handle_image(const AppContext& ctx, const RequestView& req, const iiif:
     }
     r.body = std::move(*body);
   }
-  const std::string origin = origin_of(req, *ctx.config);
   r.set("Content-Type", std::string(iiif::format_info(ir.format).mime));
   r.set("Link", "<" + origin + p->canonical + ">;rel=\"canonical\", <" + std::string(iiif::kProfileUri) +
                     ">;rel=\"profile\"");
@@ -112,12 +125,29 @@ Response handle_info(const AppContext& ctx, const RequestView& req, const iiif::
   auto decision = run_pre_flight(ctx, req, ir.ref);
   if (!decision) return error_response(decision.error());
   if (*decision && (*decision)->response) return hook_response(*(*decision)->response);
-  if (*decision && (*decision)->kind == access::Decision::Kind::deny) {
-    return error_response({Status::unauthorized, "access.deny", {}});
-  }
+  // A plain deny gates the pixels only: info.json is answered, from the path the hook gave or the
+  // default one, as SIPI does (DSP's viewer reads the size of images it may not show).
   auto p = service::prepare_info(ctx.iiif, ir.ref, access_options(*decision));
-  if (!p) return error_response(p.error());
   const std::string id = origin_of(req, *ctx.config) + iiif::base_path(ir.ref);
+  if (!p && p.error().detail == "source.unsupported_format") {
+    // A file that is not an image (CSV, MP4, PDF): SIPI's bitstream description.
+    auto f = service::open_source(ctx.iiif, ir.ref, access_options(*decision));
+    if (!f) return error_response(f.error());
+    // Named like an image but not one: a damaged image, not a bitstream.
+    const std::string named = mime_for(f->path);
+    if (named == "image/jpeg" || named == "image/tiff" || named == "image/png" || named == "image/webp" ||
+        named == "image/jp2" || named == "image/jpx") {
+      return error_response(p.error());
+    }
+    Response r;
+    r.detail = "info bitstream";
+    r.body = bitstream_info(f->path, id);
+    r.set("Content-Type", "application/json");
+    add_cache_headers(r, ctx, *decision);
+    add_cors(r, req, false);
+    return r;
+  }
+  if (!p) return error_response(p.error());
   if (*decision && (*decision)->is_auth()) {
     // IIIF Auth 1.0: 401 with the description and the service the viewer uses to log in.
     Response r;

@@ -33,7 +33,28 @@ nlohmann::json read_sidecar(const std::filesystem::path& file) {
   }
 }
 
+void add_video_fields(nlohmann::ordered_json& j, const std::string& mime, const nlohmann::json& sidecar) {
+  if (mime != "video/mp4") return;
+  for (const char* key : {"duration", "fps", "width", "height"}) {
+    if (sidecar.contains(key) && sidecar[key].is_number()) j[key] = sidecar[key];
+  }
+}
+
 }  // namespace
+
+std::string bitstream_info(const std::filesystem::path& path, const std::string& id) {
+  struct stat st {};
+  ::stat(path.c_str(), &st);
+  std::string mime = mime_for(path);
+  mime = mime.substr(0, mime.find(';'));  // SIPI: the type without parameters
+  nlohmann::ordered_json j;
+  j["@context"] = "http://sipi.io/api/file/3/context.json";
+  j["id"] = id;
+  j["internalMimeType"] = mime;
+  j["fileSize"] = static_cast<std::int64_t>(st.st_size);
+  add_video_fields(j, mime, read_sidecar(path));
+  return j.dump();
+}
 
 Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif::KnoraRequest& kr) {
   auto decision = run_pre_flight(ctx, req, kr.ref);
@@ -76,11 +97,7 @@ Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif:
     j["originalFilename"] = sidecar.contains("originalFilename") && sidecar["originalFilename"].is_string()
                                 ? sidecar["originalFilename"].get<std::string>()
                                 : "";
-    if (mime == "video/mp4") {
-      for (const char* key : {"duration", "fps", "width", "height"}) {
-        if (sidecar.contains(key) && sidecar[key].is_number()) j[key] = sidecar[key];
-      }
-    }
+    add_video_fields(j, mime, sidecar);
   }
   Response r;
   r.detail = "knora";

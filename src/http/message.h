@@ -26,6 +26,7 @@ struct RequestView {
   std::string target;  // as received: path and query
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string client_ip;
+  unsigned short client_port = 0;
   std::string body;
   std::shared_ptr<TempFile> body_file;  // a multipart body, streamed to disk (removed afterwards)
 

@@ -103,6 +103,12 @@ std::string_view first_value(std::string_view v) {
 
 }  // namespace
 
+std::string client_host(const RequestView& req) {
+  std::string_view host = first_value(req.header("x-forwarded-host"));
+  if (!valid_host(host)) host = req.header("host");
+  return valid_host(host) ? std::string(host) : std::string();
+}
+
 std::string origin_of(const RequestView& req, const Config& cfg) {
   std::string scheme = "http";
   auto proto = first_value(req.header("x-forwarded-proto"));

@@ -26,6 +26,9 @@ Response not_modified_response(const std::string& etag, std::time_t last_modifie
 // "{scheme}://{host}" as the client addressed this server: X-Forwarded-Proto / X-Forwarded-Host
 // when present and well-formed, else Host, else the configured hostname and port.
 std::string origin_of(const RequestView& req, const Config& cfg);
+// The host the client asked for: X-Forwarded-Host behind a proxy, else Host; "" when neither is
+// a well-formed host name.
+std::string client_host(const RequestView& req);
 
 // CORS for a simple response: '*', or the caller's Origin echoed with credentials (SIPI does
 // the latter for images, so cookie-authenticated viewers work).

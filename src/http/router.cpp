@@ -47,13 +47,23 @@ Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
     return now(error_response({Status::uri_too_long, "http.uri_too_long", {}}));
   }
   // Lua routes first: any method they declare, path equal to the route or below it.
+  std::string route_methods;  // of routes on this path that take other methods
   for (const auto& r : cfg.routes) {
-    if (r.method == req.method && under(req.path(), r.route)) {
+    if (!under(req.path(), r.route)) continue;
+    if (r.method == req.method) {
       auto script = std::filesystem::path(cfg.scriptdir) / r.script;
       return work(Lane::expensive, "lua", [ctx, req = std::move(req), script]() { return handle_script(*ctx, req, script, false); });
     }
+    if (route_methods.find(r.method) == std::string::npos) route_methods += (route_methods.empty() ? "" : ", ") + r.method;
   }
   if (req.method == "OPTIONS") return now(handle_preflight(req), "options");
+  // A route's path asked with a method it does not take: 405, not an IIIF redirect to an
+  // identifier that does not exist.
+  if (!route_methods.empty()) {
+    Response r = error_response({Status::method_not_allowed, "http.method", {}});
+    r.set("Allow", route_methods + ", OPTIONS");
+    return now(std::move(r));
+  }
   if (req.method == "POST" && !ctx->docroot.empty() && under(req.path(), ctx->wwwroute) && (req.path().ends_with(".lua") || req.path().ends_with(".elua"))) {
     return work(Lane::expensive, "lua", [ctx, req = std::move(req)]() { return handle_static(*ctx, req); });
   }

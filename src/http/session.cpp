@@ -48,7 +48,10 @@ Session::Session(net::ip::tcp::socket&& socket, std::shared_ptr<const AppContext
     : stream_(std::move(socket)), ctx_(std::move(ctx)), workers_(workers), registry_(std::move(registry)) {
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
-  if (!ec) client_ip_ = ep.address().to_string();
+  if (!ec) {
+    client_ip_ = ep.address().to_string();
+    client_port_ = ep.port();
+  }
 }
 
 Session::~Session() { registry_->remove(this); }
@@ -172,6 +175,7 @@ void Session::take_request(Request& req) {
   current_.method = std::string(req.method_string());
   current_.target = std::string(req.target());
   current_.client_ip = client_ip_;
+  current_.client_port = client_port_;
   for (const auto& f : req) {
     std::string name(f.name_string());
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -75,6 +75,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool idle_ = true;  // waiting for the first byte of a request
   std::chrono::steady_clock::time_point started_;
   std::string client_ip_;
+  unsigned short client_port_ = 0;
   std::string route_ = "other";  // metrics label of the current request
 };
 

@@ -138,6 +138,9 @@ Result<Request> classify(std::string_view path) {
     return Error::bad_request("iiif.quality.syntax");
   }
 
+  // Four segments after an identifier ending in a quality.format are an image request with bad
+  // parameters (SIPI answers 400 too), not an identifier to redirect to.
+  if (n >= 5 && looks_like_quality_format(last)) return Error::bad_request("iiif.path.syntax");
   // "…/default.jpg/extra": a quality.format segment before the end is a mangled image request.
   for (std::size_t i = n >= 5 ? n - 5 : 0; i + 1 < n; ++i) {
     if (looks_like_quality_format(segs[i].decoded)) return Error::bad_request("iiif.path.syntax");

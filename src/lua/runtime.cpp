@@ -3,6 +3,8 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -109,79 +111,84 @@ int l_systime(lua_State* L) {
 
 int l_log(lua_State* L) {
   const char* msg = luaL_checkstring(L, 1);
-  lua_Integer level = luaL_optinteger(L, 2, 6);  // SIPI: LOG_DEBUG(0) … LOG_EMERG(7); default INFO
-  log::Level l = level <= 0 ? log::Level::debug : level <= 2 ? log::Level::info : level <= 4 ? log::Level::warning
-                                                                                               : log::Level::error;
-  log::write(l, "lua", {{"message", msg}});
-  return 0;
+  // SIPI's constants ascend with severity (LOG_DEBUG 0, LOG_INFO 1, LOG_NOTICE 2, LOG_WARNING 3,
+  // LOG_ERR 4 … LOG_EMERG 7); without a level SIPI logs an error.
+  lua_Integer level = luaL_optinteger(L, 2, 4);
+  log::Level l = level <= 0 ? log::Level::debug : level <= 2 ? log::Level::info : level == 3 ? log::Level::warning
+                                                                                             : log::Level::error;
+  if (*msg) log::write(l, msg, {{"source", "lua"}});
+  lua_pushboolean(L, 1);
+  lua_pushnil(L);
+  return 2;
 }
 
 nlohmann::json to_json(lua_State* L, int idx, int depth);
 
+// SIPI's conversion: string keys make an object, number keys an array (in iteration order),
+// mixing them is an error; integral numbers become integers; an empty nested table is {}.
 nlohmann::json table_to_json_value(lua_State* L, int idx, int depth) {
   idx = lua_absindex(L, idx);
-  // An array when keys are exactly 1..n.
-  lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, idx));
-  std::size_t count = 0;
+  std::optional<nlohmann::json> out;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    ++count;
-    lua_pop(L, 1);
-  }
-  if (n > 0 && static_cast<std::size_t>(n) == count) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (lua_Integer i = 1; i <= n; ++i) {
-      lua_rawgeti(L, idx, i);
-      arr.push_back(to_json(L, -1, depth + 1));
-      lua_pop(L, 1);
+    const int kt = lua_type(L, -2);
+    if (kt == LUA_TSTRING) {
+      if (out && out->is_array()) throw std::runtime_error("'server.table_to_json(table)': Cannot mix int and strings as key");
+      if (!out) out = nlohmann::json::object();
+      (*out)[lua_tostring(L, -2)] = to_json(L, -1, depth + 1);
+    } else if (kt == LUA_TNUMBER) {
+      if (out && out->is_object()) throw std::runtime_error("'server.table_to_json(table)': Cannot mix int and strings as key");
+      if (!out) out = nlohmann::json::array();
+      out->push_back(to_json(L, -1, depth + 1));
+    } else {
+      throw std::runtime_error("'server.table_to_json(table)': Cannot convert key to JSON object field");
     }
-    return arr;
-  }
-  nlohmann::json obj = nlohmann::json::object();
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pushvalue(L, -2);
-    std::string key = lua_tostring(L, -1) ? lua_tostring(L, -1) : "";
-    lua_pop(L, 1);
-    obj[key] = to_json(L, -1, depth + 1);
     lua_pop(L, 1);
   }
-  return obj;
+  return out ? std::move(*out) : nlohmann::json::object();
 }
 
 nlohmann::json to_json(lua_State* L, int idx, int depth) {
   if (depth > 64) throw std::runtime_error("table nested too deeply");
   switch (lua_type(L, idx)) {
-    case LUA_TNIL: return nullptr;
     case LUA_TBOOLEAN: return lua_toboolean(L, idx) != 0;
-    case LUA_TNUMBER:
+    case LUA_TNUMBER: {
       if (lua_isinteger(L, idx)) return static_cast<long long>(lua_tointeger(L, idx));
-      return lua_tonumber(L, idx);
+      const double d = lua_tonumber(L, idx);
+      if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.2e18) return static_cast<long long>(d);
+      return d;
+    }
     case LUA_TSTRING: return std::string(lua_tostring(L, idx));
     case LUA_TTABLE: return table_to_json_value(L, idx, depth);
-    default: throw std::runtime_error(std::string("cannot convert a ") + luaL_typename(L, idx) + " to JSON");
+    default: throw std::runtime_error("server.table_to_json(table): datatype inconsistency");
   }
 }
 
-void push_json(lua_State* L, const nlohmann::json& j) {
-  if (j.is_null()) lua_pushnil(L);
-  else if (j.is_boolean()) lua_pushboolean(L, j.get<bool>());
+// JSON to Lua as SIPI gives it to scripts: arrays with 0-based keys, null values left out.
+void push_json_sipi(lua_State* L, const nlohmann::json& j) {
+  if (j.is_boolean()) lua_pushboolean(L, j.get<bool>());
   else if (j.is_number_integer()) lua_pushinteger(L, j.get<long long>());
   else if (j.is_number()) lua_pushnumber(L, j.get<double>());
   else if (j.is_string()) lua_pushstring(L, j.get<std::string>().c_str());
   else if (j.is_array()) {
-    lua_createtable(L, static_cast<int>(j.size()), 0);
-    lua_Integer i = 1;
+    lua_createtable(L, 0, static_cast<int>(j.size()));
+    lua_Integer i = 0;
     for (const auto& v : j) {
-      push_json(L, v);
-      lua_rawseti(L, -2, i++);
+      if (!v.is_null()) {
+        push_json_sipi(L, v);
+        lua_rawseti(L, -2, i);
+      }
+      ++i;
     }
-  } else {
+  } else if (j.is_object()) {
     lua_createtable(L, 0, static_cast<int>(j.size()));
     for (const auto& [k, v] : j.items()) {
-      push_json(L, v);
+      if (v.is_null()) continue;
+      push_json_sipi(L, v);
       lua_setfield(L, -2, k.c_str());
     }
+  } else {
+    lua_pushnil(L);
   }
 }
 
@@ -189,16 +196,23 @@ void push_json(lua_State* L, const nlohmann::json& j) {
 // so no object with a destructor is alive when Lua unwinds (lua_error uses longjmp).
 int l_table_to_json(lua_State* L) {
   std::string out, err;
+  bool empty = false;
   {
     try {
-      luaL_checktype(L, 1, LUA_TTABLE);
-      out = to_json(L, 1, 0).dump();
+      if (lua_type(L, 1) != LUA_TTABLE) throw std::runtime_error("'server.table_to_json(table)': table is not a lua-table");
+      lua_pushnil(L);
+      empty = lua_next(L, 1) == 0;
+      if (!empty) lua_pop(L, 2);
+      // SIPI's layout: indented by three spaces.
+      if (!empty) out = to_json(L, 1, 0).dump(3);
     } catch (const std::exception& e) {
       err = e.what();
     }
   }
   lua_pushboolean(L, err.empty());
-  lua_pushstring(L, err.empty() ? out.c_str() : err.c_str());
+  if (!err.empty()) lua_pushstring(L, err.c_str());
+  else if (empty) lua_pushnil(L);  // SIPI: an empty table gives (true, nil)
+  else lua_pushstring(L, out.c_str());
   return 2;
 }
 
@@ -214,13 +228,14 @@ int l_json_to_table(lua_State* L) {
       err = e.what();
     }
   }
+  if (err.empty() && !j.is_object() && !j.is_array()) err = "'server.json_to_table(jsonstr)': Not a valid json string";
   if (!err.empty()) {
     lua_pushboolean(L, 0);
     lua_pushstring(L, err.c_str());
     return 2;
   }
   lua_pushboolean(L, 1);
-  push_json(L, j);
+  push_json_sipi(L, j);
   return 2;
 }
 
@@ -296,7 +311,13 @@ int l_send_status(lua_State* L) {
   return 0;
 }
 
-int l_noop(lua_State*) { return 0; }
+// server.setBuffer(): responses are always buffered here; SIPI's scripts check its
+// `success, err` result and stop when it is not true.
+int l_set_buffer(lua_State* L) {
+  lua_pushboolean(L, 1);
+  lua_pushnil(L);
+  return 2;
+}
 
 void set_string(lua_State* L, const char* key, const std::string& v) {
   lua_pushlstring(L, v.data(), v.size());
@@ -309,6 +330,8 @@ void push_server(lua_State* L, const RequestInfo& r) {
   set_string(L, "host", r.host);
   set_string(L, "uri", r.uri);
   set_string(L, "client_ip", r.client_ip);
+  lua_pushinteger(L, r.client_port);
+  lua_setfield(L, -2, "client_port");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "secure");
   lua_pushboolean(L, 1);
@@ -367,7 +390,7 @@ void push_server(lua_State* L, const RequestInfo& r) {
   if (!r.docroot.empty()) set_string(L, "docroot", r.docroot);
   const luaL_Reg fns[] = {{"systime", l_systime},   {"log", l_log}, {"table_to_json", l_table_to_json},
                           {"json_to_table", l_json_to_table}, {"uuid", l_uuid}, {"print", l_print},
-                          {"sendHeader", l_send_header}, {"sendStatus", l_send_status}, {"setBuffer", l_noop},
+                          {"sendHeader", l_send_header}, {"sendStatus", l_send_status}, {"setBuffer", l_set_buffer},
                           {nullptr, nullptr}};
   luaL_setfuncs(L, fns, 0);
   register_net_functions(L);
@@ -490,7 +513,7 @@ std::string dump_function(lua_State* L) {
 }  // namespace
 
 nlohmann::json lua_to_json(lua_State* L, int idx) { return to_json(L, idx, 0); }
-void json_to_lua(lua_State* L, const nlohmann::json& j) { push_json(L, j); }
+void json_to_lua(lua_State* L, const nlohmann::json& j) { push_json_sipi(L, j); }
 long remaining_ms(lua_State* L) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(call_state(L)->deadline - Clock::now()).count();
   return std::max<long>(1, static_cast<long>(left));

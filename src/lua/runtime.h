@@ -22,6 +22,7 @@ namespace sipi::lua {
 // What a hook sees of the request (the `server` table).
 struct RequestInfo {
   std::string method, host, uri, client_ip;
+  int client_port = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
   std::vector<std::pair<std::string, std::string>> get;      // query parameters
   std::vector<std::pair<std::string, std::string>> post;     // form fields (urlencoded body)

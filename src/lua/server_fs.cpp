@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -35,91 +36,111 @@ int fail(lua_State* L, const std::string& msg) {
   return 2;
 }
 
-// 128-bit value as two 64-bit halves, for base62 arithmetic.
-std::string to_base62(unsigned __int128 v) {
+// A UUID as SIPI (and the sole library before it) writes it in base62: each 64-bit half in
+// base62, most significant digit first, joined by '-'. DSP's resource IRIs use this form, so it
+// must match to the character (golden vectors in tests/unit/lua).
+std::string half_to_base62(std::uint64_t v) {
   std::string out;
   do {
-    out.insert(out.begin(), kBase62[static_cast<int>(v % 62)]);
+    out.insert(out.begin(), kBase62[v % 62]);
     v /= 62;
   } while (v > 0);
   return out;
 }
 
-bool uuid_to_u128(const std::string& uuid, unsigned __int128& v) {
-  v = 0;
-  int digits = 0;
-  for (char c : uuid) {
-    if (c == '-') continue;
-    int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(static_cast<unsigned char>(c)) - 'a' + 10);
-    if (d < 0 || d > 15) return false;
-    v = (v << 4) | static_cast<unsigned>(d);
-    ++digits;
+std::string uuid_base62(std::uint64_t hi, std::uint64_t lo) { return half_to_base62(hi) + "-" + half_to_base62(lo); }
+
+// The hyphenated form only (8-4-4-4-12 hex digits).
+bool parse_uuid(const std::string& s, std::uint64_t& hi, std::uint64_t& lo) {
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return false;
+  hi = lo = 0;
+  int n = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) continue;
+    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return false;
+    std::uint64_t& half = n < 16 ? hi : lo;
+    half = (half << 4) | static_cast<std::uint64_t>(d);
+    ++n;
   }
-  return digits == 32;
+  return n == 32;
 }
 
-std::string u128_to_uuid(unsigned __int128 v) {
-  char hex[33];
-  for (int i = 31; i >= 0; --i) {
-    hex[i] = "0123456789abcdef"[static_cast<int>(v & 0xF)];
-    v >>= 4;
+bool base62_half(const std::string& part, std::uint64_t& v) {
+  if (part.empty() || part.size() > 11) return false;
+  v = 0;
+  for (char c : part) {
+    const char* p = c ? std::strchr(kBase62, c) : nullptr;
+    if (!p) return false;
+    const auto d = static_cast<std::uint64_t>(p - kBase62);
+    if (v > (UINT64_MAX - d) / 62) return false;
+    v = v * 62 + d;
   }
-  std::string s(hex, 32);
-  return s.substr(0, 8) + "-" + s.substr(8, 4) + "-" + s.substr(12, 4) + "-" + s.substr(16, 4) + "-" + s.substr(20);
+  return true;
+}
+
+std::string hyphenated(std::uint64_t hi, std::uint64_t lo) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx", static_cast<unsigned long long>(hi >> 32),
+                static_cast<unsigned long long>((hi >> 16) & 0xFFFF), static_cast<unsigned long long>(hi & 0xFFFF),
+                static_cast<unsigned long long>(lo >> 48), static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
+  return buf;
 }
 
 int l_uuid62(lua_State* L) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  unsigned __int128 v = (static_cast<unsigned __int128>(rng()) << 64) | rng();
-  v &= ~(static_cast<unsigned __int128>(0xF) << 76);
-  v |= static_cast<unsigned __int128>(0x4) << 76;  // version 4
-  v &= ~(static_cast<unsigned __int128>(0x3) << 62);
-  v |= static_cast<unsigned __int128>(0x2) << 62;  // RFC 4122 variant
-  return ok_string(L, to_base62(v));
+  const std::uint64_t hi = (rng() & 0xFFFFFFFFFFFF0FFFULL) | 0x4000ULL;           // version 4
+  const std::uint64_t lo = (rng() & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+  return ok_string(L, uuid_base62(hi, lo));
 }
 
 int l_uuid_to_base62(lua_State* L) {
-  unsigned __int128 v;
-  if (!uuid_to_u128(luaL_checkstring(L, 1), v)) return fail(L, "not a UUID");
-  return ok_string(L, to_base62(v));
+  std::uint64_t hi, lo;
+  if (!parse_uuid(luaL_checkstring(L, 1), hi, lo)) return fail(L, "'server.uuid_to_base62(uuid)': not a UUID");
+  return ok_string(L, uuid_base62(hi, lo));
 }
 
 int l_base62_to_uuid(lua_State* L) {
-  std::string s = luaL_checkstring(L, 1);
-  unsigned __int128 v = 0;
-  for (char c : s) {
-    const char* p = std::strchr(kBase62, c);
-    if (!p || c == '\0') return fail(L, "not base62");
-    unsigned __int128 next = v * 62 + static_cast<unsigned>(p - kBase62);
-    if (next / 62 != v) return fail(L, "too large");
-    v = next;
+  const std::string s = luaL_checkstring(L, 1);
+  const auto dash = s.find('-');
+  std::uint64_t hi, lo;
+  if (dash == std::string::npos || s.find('-', dash + 1) != std::string::npos || !base62_half(s.substr(0, dash), hi) ||
+      !base62_half(s.substr(dash + 1), lo)) {
+    return fail(L, "'server.base62_to_uuid(b62)': not a base62 UUID");
   }
-  return ok_string(L, u128_to_uuid(v));
+  return ok_string(L, hyphenated(hi, lo));
 }
 
+// SIPI's parse: "type/subtype" and an optional "; charset=…", both lower-cased; anything else
+// (an empty type, a second ';' without charset, an empty charset) is an error.
 int l_parse_mimetype(lua_State* L) {
-  std::string s = luaL_checkstring(L, 1);
-  auto semi = s.find(';');
-  std::string mime = s.substr(0, semi), charset;
-  auto trim = [](std::string& x) {
-    while (!x.empty() && x.front() == ' ') x.erase(0, 1);
-    while (!x.empty() && x.back() == ' ') x.pop_back();
+  const std::string s = luaL_checkstring(L, 1);
+  auto lower = [](std::string x) {
+    for (auto& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return x;
   };
-  trim(mime);
-  if (semi != std::string::npos) {
-    auto cs = s.find("charset=", semi);
-    if (cs != std::string::npos) {
-      charset = s.substr(cs + 8);
-      charset = charset.substr(0, charset.find(';'));
-      trim(charset);
+  const auto semi = s.find(';');
+  std::string mime = s.substr(0, semi), charset;
+  bool ok = !mime.empty();
+  if (ok && semi != std::string::npos) {
+    std::string rest = s.substr(semi + 1);
+    rest.erase(0, rest.find_first_not_of(" \t"));
+    ok = rest.size() > 8 && lower(rest.substr(0, 8)) == "charset=";
+    if (ok) {
+      charset = rest.substr(8);
+      while (!charset.empty() && charset.front() == '"') charset.erase(0, 1);
+      while (!charset.empty() && charset.back() == '"') charset.pop_back();
+      ok = !charset.empty();
     }
   }
+  if (!ok) return fail(L, "server.parse_mimetype() failed: Could not parse MIME type: " + s);
   lua_pushboolean(L, 1);
   lua_newtable(L);
-  lua_pushstring(L, mime.c_str());
+  lua_pushstring(L, lower(mime).c_str());
   lua_setfield(L, -2, "mimetype");
   if (!charset.empty()) {
-    lua_pushstring(L, charset.c_str());
+    lua_pushstring(L, lower(charset).c_str());
     lua_setfield(L, -2, "charset");
   }
   return 2;

@@ -17,6 +17,9 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <vector>
+#include <sstream>
+#include <map>
 
 #include "cli/convert.h"
 #include "cli/output_file.h"
@@ -235,7 +238,23 @@ int l_dims(lua_State* L) {
       ok = true;
     }
     if (!ok) return fail(L, "not a readable image");
-    push_dims(L, d.w, d.h, 1);
+    // As SIPI: the size as shown, after the EXIF/TIFF orientation (exiv2 reads it, in a
+    // decode helper when the server isolates decoding).
+    int orientation = 1;
+    std::string err = catch_vips([&] {
+      std::optional<std::string> v;
+      if (auto pool = isolation::shared_pool()) {
+        auto a = pool->call({{"op", "exif"}, {"path", path}, {"tag", "Exif.Image.Orientation"}}, file_key(path));
+        if (a && a->meta.value("present", false)) v = a->payload;
+      } else {
+        v = metadata::read(path).exif_value("Exif.Image.Orientation");
+      }
+      if (v) orientation = std::atoi(v->c_str());
+      return std::string();
+    });
+    if (orientation < 1 || orientation > 8) orientation = 1;
+    if (orientation >= 5) std::swap(d.w, d.h);
+    push_dims(L, d.w, d.h, orientation);
     return 2;
   }
   Image* im = check_image(L, 1);
@@ -286,7 +305,10 @@ int l_rotate(lua_State* L) {
 int l_topleft(lua_State* L) {
   Image* im = check_image(L, 1);
   return transform(L, im, [&](vips::VImage& v) -> std::string {
-    v = v.autorot();
+    v = v.autorot().copy();
+    // The pixels are upright now: the tag says so too, or a writer keeps the old value and a
+    // viewer turns the image a second time.
+    v.set(VIPS_META_ORIENTATION, 1);
     return {};
   });
 }
@@ -302,6 +324,88 @@ int l_watermark(lua_State* L) {
 }
 
 // img:exif(tag) → true, value (a number when the value is one) or false, message.
+// EXIF values of the image's source file, by tag (the present ones): read by exiv2 in a decode
+// helper when the server isolates decoding.
+std::map<std::string, std::string> exif_values(Image& im, const std::vector<std::string>& tags) {
+  std::map<std::string, std::string> out;
+  if (auto pool = isolation::shared_pool()) {
+    auto a = pool->call({{"op", "exif"}, {"path", im.source}, {"tags", tags}}, file_key(im.source));
+    if (!a) return out;
+    const nlohmann::json values = a->meta.value("values", nlohmann::json::object());  // kept alive while iterated
+    for (const auto& [k, v] : values.items()) {
+      if (v.is_string()) out[k] = v.get<std::string>();
+    }
+    return out;
+  }
+  if (!im.meta) im.meta = std::make_shared<metadata::Bundle>(metadata::read(im.source));
+  for (const auto& t : tags) {
+    if (auto v = im.meta->exif_value(t)) out[t] = *v;
+  }
+  return out;
+}
+
+// "a/b c/d e/f" (exiv2's rationals) as numbers; missing or zero denominators give 0.
+std::vector<double> rationals(const std::string& text) {
+  std::vector<double> out;
+  std::istringstream in(text);
+  std::string word;
+  while (in >> word) {
+    auto slash = word.find('/');
+    double num = std::atof(word.substr(0, slash).c_str());
+    double den = slash == std::string::npos ? 1.0 : std::atof(word.substr(slash + 1).c_str());
+    out.push_back(den != 0.0 ? num / den : 0.0);
+  }
+  return out;
+}
+
+// ok, {GPSLatitudeRef=, GPSLatitude={[0]=d, m, s}, …} = img:gps(): SIPI's fixed GPS block (absent
+// fields are "" or 0; coordinate triples keep SIPI's 0-based indices).
+int l_gps(lua_State* L) {
+  Image* im = check_image(L, 1);
+  static const char* kRefs[] = {"GPSLatitudeRef", "GPSLongitudeRef", "GPSAltitudeRef", "GPSSpeedRef", "GPSTrackRef",
+                                "GPSImgDirectionRef", "GPSDestLatitudeRef", "GPSDestLongitudeRef",
+                                "GPSDestBearingRef", "GPSDestDistanceRef"};
+  static const char* kTriples[] = {"GPSLatitude", "GPSLongitude", "GPSTimeStamp", "GPSDestLatitude", "GPSDestLongitude"};
+  static const char* kNumbers[] = {"GPSAltitude", "GPSSpeed", "GPSTrack", "GPSImgDirection", "GPSDestBearing",
+                                   "GPSDestDistance", "GPSHPositioningError"};
+  std::vector<std::string> tags;
+  for (const char* n : kRefs) tags.push_back(std::string("Exif.GPSInfo.") + n);
+  for (const char* n : kTriples) tags.push_back(std::string("Exif.GPSInfo.") + n);
+  for (const char* n : kNumbers) tags.push_back(std::string("Exif.GPSInfo.") + n);
+  std::map<std::string, std::string> v;
+  std::string err = catch_vips([&] {
+    v = exif_values(*im, tags);
+    return std::string();
+  });
+  if (!err.empty()) return fail(L, err);
+  if (v.empty()) return fail(L, "SipiImage.gps(): no exif data available");
+  auto value = [&](const char* n) {
+    auto it = v.find(std::string("Exif.GPSInfo.") + n);
+    return it == v.end() ? std::string() : it->second;
+  };
+  lua_pushboolean(L, 1);
+  lua_newtable(L);
+  for (const char* n : kRefs) {
+    lua_pushstring(L, value(n).c_str());
+    lua_setfield(L, -2, n);
+  }
+  for (const char* n : kTriples) {
+    auto r = rationals(value(n));
+    lua_newtable(L);
+    for (int i = 0; i < 3; ++i) {
+      lua_pushnumber(L, i < static_cast<int>(r.size()) ? r[static_cast<std::size_t>(i)] : 0.0);
+      lua_rawseti(L, -2, i);
+    }
+    lua_setfield(L, -2, n);
+  }
+  for (const char* n : kNumbers) {
+    auto r = rationals(value(n));
+    lua_pushnumber(L, r.empty() ? 0.0 : r[0]);
+    lua_setfield(L, -2, n);
+  }
+  return 2;
+}
+
 int l_exif(lua_State* L) {
   Image* im = check_image(L, 1);
   std::string tag = luaL_checkstring(L, 2);
@@ -449,8 +553,11 @@ int l_write(lua_State* L) {
     lua_pushnil(L);
     while (lua_next(L, 3)) {
       std::string key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+      // Read the number before lua_tostring, which turns a number on the stack into a string.
+      const bool is_number = lua_type(L, -1) == LUA_TNUMBER;
+      const lua_Integer number = is_number ? static_cast<lua_Integer>(lua_tonumber(L, -1)) : 0;
       std::string val = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
-      if (key == "quality" && lua_isinteger(L, -1)) quality = lua_tointeger(L, -1);
+      if (key == "quality" && (is_number || !val.empty())) quality = is_number ? number : std::atoi(val.c_str());
       else if (key == "Creversible") jp.lossless = val == "yes" || val == "true" || val == "1";
       else if (key == "Clayers") jp.layers = std::atoi(val.c_str());
       else if (key == "Clevels") jp.levels = std::atoi(val.c_str());
@@ -519,12 +626,18 @@ void register_sipi_image(lua_State* L) {
   const luaL_Reg methods[] = {{"dims", l_dims},       {"crop", l_crop},     {"scale", l_scale},
                               {"exif", l_exif},       {"mimetype_consistency", l_mimetype_consistency},
                               {"rotate", l_rotate},   {"topleft", l_topleft}, {"watermark", l_watermark},
-                              {"write", l_write},     {"send", l_send},     {nullptr, nullptr}};
+                              {"write", l_write},     {"send", l_send},     {"gps", l_gps},
+                              {nullptr, nullptr}};
   luaL_setfuncs(L, methods, 0);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   lua_newtable(L);
-  const luaL_Reg cls[] = {{"new", l_new}, {"dims", l_dims}, {nullptr, nullptr}};
+  // Every method on the class too: SIPI's scripts call SipiImage.method(img, …) as well.
+  const luaL_Reg cls[] = {{"new", l_new},         {"dims", l_dims},     {"crop", l_crop},
+                          {"scale", l_scale},     {"exif", l_exif},     {"mimetype_consistency", l_mimetype_consistency},
+                          {"rotate", l_rotate},   {"topleft", l_topleft}, {"watermark", l_watermark},
+                          {"write", l_write},     {"send", l_send},     {"gps", l_gps},
+                          {nullptr, nullptr}};
   luaL_setfuncs(L, cls, 0);
   lua_setglobal(L, "SipiImage");
 }

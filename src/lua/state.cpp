@@ -26,6 +26,18 @@ StatePtr new_sandboxed_state(lua_Alloc alloc, void* ud) {
   }
   lua_setglobal(s, "os");
   lua_pop(s, 1);
+  // A `package` table as SIPI scripts expect to find one (they may read or set package.path);
+  // modules still load only through the sandbox's require, from scriptdir.
+  lua_newtable(s);
+  lua_pushstring(s, "./?.lua");
+  lua_setfield(s, -2, "path");
+  lua_pushstring(s, "");
+  lua_setfield(s, -2, "cpath");
+  lua_newtable(s);
+  lua_setfield(s, -2, "loaded");
+  lua_newtable(s);
+  lua_setfield(s, -2, "preload");
+  lua_setglobal(s, "package");
   return L;
 }
 

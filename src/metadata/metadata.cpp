@@ -41,6 +41,14 @@ int Bundle::orientation() const {
 }
 
 std::optional<std::string> Bundle::exif_value(const std::string& tag) const {
+  if (tag.rfind("Exif.", 0) == 0) {  // a whole key
+    try {
+      auto it = impl->exif.findKey(Exiv2::ExifKey(tag));
+      if (it != impl->exif.end()) return it->toString();
+    } catch (const Exiv2::AnyError&) {
+    }
+    return std::nullopt;
+  }
   for (const char* group : {"Exif.Image.", "Exif.Photo.", "Exif.GPSInfo."}) {
     try {
       auto it = impl->exif.findKey(Exiv2::ExifKey(group + tag));

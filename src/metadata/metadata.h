@@ -32,8 +32,8 @@ class Bundle {
   bool has_iptc() const;
   bool has_xmp() const;
   int orientation() const;            // EXIF orientation 1..8, 1 when absent
-  // An EXIF value by tag name ("Make", "ExposureTime", "GPSLatitude"): the Image, Photo and
-  // GPSInfo groups are searched in that order.
+  // A tag by its name ("Orientation", looked up in Image, Photo and GPSInfo) or its whole key
+  // ("Exif.GPSInfo.GPSLatitude"); exiv2's text of the value.
   std::optional<std::string> exif_value(const std::string& tag) const;
   void set_orientation(int value);    // writes Exif.Image.Orientation (and tiff:Orientation in XMP)
   void set_pixel_dimensions(long w, long h);  // keeps Exif.Photo.PixelX/YDimension true, if present

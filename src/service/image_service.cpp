@@ -1,5 +1,8 @@
 #include "service/image_service.h"
 
+#include <cstdio>
+#include <cstring>
+
 #include <sys/stat.h>
 
 #include <cmath>
@@ -131,6 +134,37 @@ std::uint64_t decode_memory_estimate(const PreparedImage& p) {
   const std::uint64_t out = px(p.size.w, p.size.h);
   const std::uint64_t rotated = p.request.rotation.is_right_angle() ? 1 : 2;
   return in + out * 4 * (out <= (4u << 20) ? 2 : 1) * rotated + (1u << 20);
+}
+
+bool serves_source_as_is(const PreparedImage& p) {
+  const auto& rq = p.request;
+  if (rq.quality != iiif::Quality::default_ || rq.rotation.effective() != 0.0 || rq.rotation.mirror || p.watermark ||
+      p.shape.pages > 1) {
+    return false;
+  }
+  const Dim full = p.shape.size;
+  if (p.region.x != 0 || p.region.y != 0 || p.region.w != full.w || p.region.h != full.h || p.size.w != full.w ||
+      p.size.h != full.h) {
+    return false;
+  }
+  switch (p.shape.format) {
+    case source::SourceFormat::tiff: return rq.format == iiif::Format::tif;
+    case source::SourceFormat::jpeg: return rq.format == iiif::Format::jpg;
+    case source::SourceFormat::png: return rq.format == iiif::Format::png;
+    case source::SourceFormat::webp: return rq.format == iiif::Format::webp;
+    case source::SourceFormat::jp2: {
+      if (rq.format != iiif::Format::jp2) return false;
+      // image/jp2 is the JP2 file format: a bare codestream (.j2k) goes through the encoder.
+      static const unsigned char kSignature[12] = {0, 0, 0, 12, 'j', 'P', ' ', ' ', 13, 10, 0x87, 10};
+      unsigned char head[12] = {0};
+      std::FILE* f = std::fopen(p.file.path.c_str(), "rb");
+      if (!f) return false;
+      const bool whole = std::fread(head, 1, sizeof head, f) == sizeof head;
+      std::fclose(f);
+      return whole && std::memcmp(head, kSignature, sizeof head) == 0;
+    }
+  }
+  return false;
 }
 
 std::optional<std::string> stored_tile(const PreparedImage& p) {

@@ -49,6 +49,11 @@ std::uint64_t decode_memory_estimate(const PreparedImage& p);
 // scale, rotation, quality or watermark, or a format other than JPEG.
 std::optional<std::string> stored_tile(const PreparedImage& p);
 
+// True when the answer is the source file itself, as SIPI sends it: the whole image at its full
+// size, unrotated, default quality, no watermark, one page, in the source's own format (a JP2
+// file, not a bare codestream). The caller also checks that access was not restricted.
+bool serves_source_as_is(const PreparedImage& p);
+
 // Shared by image and info: resolve and stat the file.
 Result<SourceFile> open_source(const Context& ctx, const iiif::ImageRef& ref, const AccessOptions& access = {});
 

@@ -247,9 +247,18 @@ Result<isolation::Answer> do_essentials(const json& job) {
   return isolation::Answer{{{"present", true}}, metadata::encode_packet(**e)};
 }
 
-// One EXIF value (Lua's img:exif) read with exiv2.
+// EXIF values (Lua's img:exif, img:gps, SipiImage.dims) read with exiv2: one "tag" (its value
+// as the payload), or a list of "tags" (the present ones in meta.values).
 Result<isolation::Answer> do_exif(const json& job) {
-  auto v = metadata::read(job.at("path").get<std::string>()).exif_value(job.at("tag").get<std::string>());
+  const auto bundle = metadata::read(job.at("path").get<std::string>());
+  if (job.contains("tags")) {
+    json values = json::object();
+    for (const auto& t : job.at("tags")) {
+      if (auto v = bundle.exif_value(t.get<std::string>())) values[t.get<std::string>()] = *v;
+    }
+    return isolation::Answer{{{"values", values}}, {}};
+  }
+  auto v = bundle.exif_value(job.at("tag").get<std::string>());
   if (!v) return isolation::Answer{{{"present", false}}, {}};
   return isolation::Answer{{{"present", true}}, *v};
 }

@@ -193,7 +193,7 @@ def hooked(tmp_path, root):
 
 
 def test_restricted_and_allowed_views_never_share_an_entry(hooked):
-    url = "/a.png/full/max/0/default.png"
+    url = "/a.png/full/max/0/default.jpg"  # (default.png of a PNG would be the file itself)
     for _ in range(2):  # second round from the cache
         s, h_r, restricted = hooked.request(url)
         assert s == 200 and decode(restricted).size[0] <= 60

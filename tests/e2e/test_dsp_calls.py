@@ -242,3 +242,114 @@ server.print(doc)
             assert log.count(f'"flag":"{flag}"') == 1, flag
     finally:
         stop_server(srv)
+
+
+# ---- HTTP as SIPI answers it ----
+
+@pytest.fixture(scope="module")
+def compat(tmp_path_factory):
+    work = tmp_path_factory.mktemp("compat")
+    root = work / "images"
+    root.mkdir()
+    (root / "table.csv").write_text("a,b\n1,2\n")
+    (root / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(100))
+    (root / "clip.info").write_text(json.dumps({"duration": 12.5, "fps": 25, "width": 640, "height": 360}))
+    (root / "broken.jpg").write_text("not a jpeg")
+    im = Image.new("RGB", (120, 80), (10, 20, 30))
+    exif = Image.Exif()
+    exif[0x010E] = "kept as is"  # ImageDescription
+    im.save(root / "photo.jpg", quality=90, exif=exif.tobytes())
+    im.save(root / "photo.png")
+    im.save(root / "photo.tif", compression="tiff_deflate")
+    scripts = work / "scripts"
+    scripts.mkdir()
+    (scripts / "upload.lua").write_text("server.sendStatus(200)\nserver.print('up')\n")
+    srv = start_server(str(work), str(root), extra="scriptdir = '" + str(scripts) +
+                       "',\n}\nroutes = { { method = 'POST', route = '/upload', script = 'upload.lua' } ")
+    srv.root = root
+    yield srv
+    stop_server(srv)
+
+
+def test_info_json_is_plain_json_unless_json_ld_is_asked_for(compat):
+    status, headers, _ = compat.request("/photo.png/info.json")
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert 'rel="http://www.w3.org/ns/json-ld#context"' in headers["link"]
+
+
+def test_bitstream_info_for_files_that_are_not_images(compat):
+    doc, headers = compat.get_json("/table.csv/info.json")
+    assert doc == {"@context": "http://sipi.io/api/file/3/context.json",
+                   "id": f"http://127.0.0.1:{compat.port}/table.csv", "internalMimeType": "text/csv", "fileSize": 8}
+    doc, _ = compat.get_json("/clip.mp4/info.json")
+    assert (doc["internalMimeType"], doc["fileSize"]) == ("video/mp4", 112)
+    assert (doc["duration"], doc["fps"], doc["width"], doc["height"]) == (12.5, 25, 640, 360)
+    assert compat.request("/broken.jpg/info.json")[0] not in (200, 500)  # a damaged image, not a bitstream
+
+
+@pytest.mark.parametrize("name,fmt,mime", [("photo.jpg", "jpg", "image/jpeg"), ("photo.png", "png", "image/png"),
+                                           ("photo.tif", "tif", "image/tiff")])
+def test_full_max_in_the_sources_own_format_is_the_file(compat, name, fmt, mime):
+    status, headers, body = compat.request(f"/{name}/full/max/0/default.{fmt}")
+    assert status == 200 and headers["content-type"] == mime
+    assert body == (compat.root / name).read_bytes()  # bytes untouched, metadata included
+    assert f'/{name}/full/max/0/default.{fmt}>;rel="canonical"' in headers["link"]
+    status, headers, body = compat.request(f"/{name}/full/max/0/default.{fmt}", headers={"Range": "bytes=0-9"})
+    assert status == 206 and body == (compat.root / name).read_bytes()[:10]
+    # Anything else is rendered: another size, quality or format.
+    for url in [f"/{name}/full/60,/0/default.{fmt}", f"/{name}/full/max/0/gray.{fmt}",
+                f"/{name}/full/max/90/default.{fmt}"]:
+        status, _, body = compat.request(url)
+        assert status == 200 and body != (compat.root / name).read_bytes(), url
+
+
+def test_broken_image_urls_are_400_and_route_methods_405(compat):
+    for url in ["/photo.jpg/nope/max/0/default.jpg", "/photo.jpg/full/max/0/default", "/a/b/c/d/color.jpg",
+                "/photo.jpg/full/max/0/default.jpg/extra"]:
+        assert compat.request(url)[0] == 400, url
+    status, headers, _ = compat.request("/upload")
+    assert status == 405 and headers["allow"] == "POST, OPTIONS"
+    assert compat.request("/upload", method="POST", headers={"Content-Length": "0"})[0] == 200
+    status, headers, _ = compat.request("/photo.jpg")
+    assert status == 303 and headers["location"].endswith("/photo.jpg/info.json")
+
+
+def test_sipi_image_conventions(tmp_path, imgroot):
+    turned = rotated_jpeg(tmp_path / "turned.jpg")
+    gps = tmp_path / "gps.jpg"
+    Image.new("RGB", (32, 32), (5, 5, 5)).save(gps)
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-GPSLatitude=47.5", "-GPSLatitudeRef=N",
+                    "-GPSLongitude=7.25", "-GPSLongitudeRef=E", "-GPSAltitude=260", str(gps)], check=True)
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "img.lua").write_text(f"""
+local r = {{}}
+local ok, d = SipiImage.dims('{turned}')
+r.dims = {{d.nx, d.ny, d.orientation}}
+local ok2, img = SipiImage.new('{turned}')
+r.topleft = SipiImage.topleft(img)          -- a method called on the class
+r.hi = img:write('{tmp_path}/hi.jpg', {{quality = 95}})
+r.lo = img:write('{tmp_path}/lo.jpg', {{quality = 20}})
+local ok3, g = SipiImage.new('{gps}')
+local okg, gpsinfo = g:gps()
+r.lat = {{gpsinfo.GPSLatitude[0], gpsinfo.GPSLatitude[1], gpsinfo.GPSLatitude[2], gpsinfo.GPSLatitudeRef}}
+r.alt = gpsinfo.GPSAltitude
+r.speed_ref = gpsinfo.GPSSpeedRef
+local _, s = server.table_to_json(r)
+server.sendHeader('Content-Type', 'application/json')
+server.print(s)
+""")
+    extra = f"scriptdir = '{scripts}',\n}}\nroutes = {{ {{ method = 'GET', route = '/img', script = 'img.lua' }} "
+    srv = start_server(str(tmp_path), imgroot, extra=extra)
+    try:
+        doc, _ = srv.get_json("/img")
+    finally:
+        stop_server(srv)
+    assert doc["dims"] == [200, 300, 6]  # as shown, after the orientation
+    assert doc["topleft"] is True and doc["hi"] is True and doc["lo"] is True
+    assert Image.open(tmp_path / "hi.jpg").size == (200, 300)
+    orient = subprocess.run(["exiftool", "-s3", "-n", "-Orientation", str(tmp_path / "hi.jpg")], capture_output=True,
+                            text=True).stdout.strip()
+    assert orient in ("", "1")  # upright pixels, and the tag says so
+    assert (tmp_path / "lo.jpg").stat().st_size < (tmp_path / "hi.jpg").stat().st_size * 0.6
+    assert doc["lat"] == [47, 30, 0, "N"] and doc["alt"] == 260 and doc["speed_ref"] == ""

@@ -16,7 +16,9 @@ FEATURES = {"baseUriRedirect", "canonicalLinkHeader", "cors", "jsonldMediaType",
 def test_required_fields(server, ident, native_tile):
     status, headers, body = server.request(f"/{ident}/info.json")
     assert status == 200
-    assert headers["content-type"] == LD
+    # IIIF 3.0 §5.2: plain JSON unless JSON-LD is asked for, the context in a Link header.
+    assert headers["content-type"] == "application/json"
+    assert '<http://iiif.io/api/image/3/context.json>;rel="http://www.w3.org/ns/json-ld#context"' in headers["link"]
     assert body.startswith(b'{"@context":"http://iiif.io/api/image/3/context.json"')
     info = json.loads(body)
     assert info["id"] == f"http://127.0.0.1:{server.port}/{ident}"
@@ -55,11 +57,15 @@ def test_id_follows_forwarded_headers(server):
 
 
 def test_json_ld_negotiation(server):
-    status, headers, body = server.request("/grid.png/info.json", headers={"Accept": "application/json"})
-    assert headers["content-type"] == "application/json"
-    assert 'rel="http://www.w3.org/ns/json-ld#context"' in headers["link"]
-    status, headers, _ = server.request("/grid.png/info.json", headers={"Accept": "application/ld+json"})
-    assert headers["content-type"] == LD
+    for accept in ["application/json", "*/*", "text/html", None]:
+        status, headers, body = server.request("/grid.png/info.json", headers={"Accept": accept})
+        assert headers["content-type"] == "application/json", accept
+        assert 'rel="http://www.w3.org/ns/json-ld#context"' in headers["link"]
+    for accept in ["application/ld+json", 'application/ld+json;profile="http://iiif.io/api/image/3/context.json"',
+                   "application/json, application/ld+json;q=0.9"]:
+        status, headers, _ = server.request("/grid.png/info.json", headers={"Accept": accept})
+        assert headers["content-type"] == LD, accept
+        assert "json-ld#context" not in headers["link"]
     assert "accept" in headers["vary"].lower()
 
 

@@ -86,7 +86,8 @@ def test_restricted_view_is_capped(dsp):
 
 def test_denied(dsp):
     assert dsp.request("/0801/secret.png/full/max/0/default.jpg")[0] == 401
-    assert dsp.request("/0801/secret.png/info.json")[0] == 401
+    # As SIPI: a deny gates the pixels; info.json still describes the file.
+    assert dsp.request("/0801/secret.png/info.json")[0] == 200
 
 
 def test_bearer_token_is_forwarded(dsp):
@@ -127,7 +128,8 @@ def test_jwt_tampering_alg_none_and_expiry_are_refused(dsp):
 
 
 def test_unknown_file_is_denied(dsp):
-    assert dsp.request("/0801/unknown.png/info.json")[0] == 401
+    assert dsp.request("/0801/unknown.png/full/max/0/default.jpg")[0] == 401
+    assert dsp.request("/0801/unknown.png/info.json")[0] == 404  # not gated (SIPI), and not there
 
 
 def test_permission_service_down_means_deny(dsp, tmp_path):
@@ -138,7 +140,7 @@ def test_permission_service_down_means_deny(dsp, tmp_path):
         srv = start_server(str(tmp_path), os.path.join(dsp.workdir, "images"),
                            extra=f"initscript = '{os.path.join(EXAMPLES, 'dsp_preflight.lua')}',")
         try:
-            assert srv.request("/0801/open.png/info.json")[0] == 401
+            assert srv.request("/0801/open.png/full/max/0/default.jpg")[0] == 401
             assert "permission service unreachable" in srv.log()
         finally:
             stop_server(srv)

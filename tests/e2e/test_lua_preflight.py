@@ -76,7 +76,11 @@ function pre_flight(prefix, identifier, cookie)
     local ok, s = server.table_to_json({a = 1, b = {1, 2, 3}, c = 'x'})
     local ok2, t = server.json_to_table(s)
     local ok3, u = server.uuid()
-    if ok and ok2 and t.b[3] == 3 and t.c == 'x' and ok3 and #u == 36 then return 'allow', config.imgroot .. '/grid.png' end
+    -- SIPI's conventions: JSON arrays come back 0-based; an empty table is (true, nil).
+    local ok4, none = server.table_to_json({})
+    local ok5 = server.json_to_table('42')
+    if ok and ok2 and t.b[0] == 1 and t.b[2] == 3 and t.b[3] == nil and t.c == 'x' and ok3 and #u == 36
+       and ok4 and none == nil and not ok5 then return 'allow', config.imgroot .. '/grid.png' end
     return 'deny'
   end
   if identifier == 'counter.png' then
@@ -113,9 +117,10 @@ def test_allow(lua_server):
     assert status == 200 and decode(body).getpixel((50, 50)) == cell_colour(0, 0)
 
 
-def test_deny_is_401_for_image_and_info(lua_server):
+def test_deny_is_401_for_image_but_not_info(lua_server):
     assert lua_server.request("/deny.png/full/max/0/default.jpg")[0] == 401
-    assert lua_server.request("/deny.png/info.json")[0] == 401
+    # As SIPI: only image requests are gated; info.json looks at the default path (no file here).
+    assert lua_server.request("/deny.png/info.json")[0] == 404
 
 
 def test_restrict_size_caps_the_delivered_size(lua_server):
@@ -169,8 +174,8 @@ def test_invalid_hook_returns_are_500(lua_server, ident):
 
 
 def test_cookies_reach_the_hook(lua_server):
-    assert lua_server.request("/cookie.png/info.json")[0] == 401
-    assert lua_server.request("/cookie.png/info.json", headers={"Cookie": "a=b; session=ok"})[0] == 200
+    assert lua_server.request("/cookie.png/full/64,/0/default.png")[0] == 401
+    assert lua_server.request("/cookie.png/full/64,/0/default.png", headers={"Cookie": "a=b; session=ok"})[0] == 200
 
 
 @pytest.mark.parametrize("ident", ["loop.png", "pcall_loop.png", "hog.png"])
@@ -206,7 +211,8 @@ def test_script_edits_apply_without_restart(lua_server):
         lua_server.init_path.write_text(original.replace("if identifier == 'grid.png' then return 'allow', path end",
                                                          "if identifier == 'grid.png' then return 'deny' end"))
         time.sleep(0.05)
-        assert lua_server.request("/grid.png/info.json")[0] == 401
+        assert lua_server.request("/grid.png/full/64,/0/default.png")[0] == 401
+        assert lua_server.request("/grid.png/info.json")[0] == 200  # a deny gates pixels only (SIPI)
     finally:
         lua_server.init_path.write_text(original)
     time.sleep(0.05)

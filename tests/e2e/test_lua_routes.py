@@ -31,6 +31,10 @@ local r = {}
 local _, u62 = server.uuid62(); local _, back = server.base62_to_uuid(u62); local _, again = server.uuid_to_base62(back)
 r.uuid62_roundtrip = (again == u62); r.uuid62_uuid = back
 local _, known = server.uuid_to_base62('123e4567-e89b-12d3-a456-426614174000'); r.known = known
+local _, golden = server.uuid_to_base62('f81d4fae-7dec-11d0-a765-00a0c91e6bf6'); r.golden = golden
+local _, golden_back = server.base62_to_uuid('LIhsBrTE21A-EN2J2swqbwM'); r.golden_back = golden_back
+r.bad62 = server.base62_to_uuid('not/valid')
+local okm = server.parse_mimetype('text/html;;'); r.mime_bad = okm
 local _, m = server.parse_mimetype('text/html; charset=UTF-8'); r.mime = m.mimetype; r.charset = m.charset
 r.mkdir = server.fs.mkdir(dir .. '/sub', 493)
 local _, t = server.fs.ftype(dir .. '/sub'); r.ftype = t
@@ -112,7 +116,9 @@ def test_post_over_max_post_size_is_413(route_server):
 
 
 def test_method_must_match(route_server):
-    assert route_server.request("/api/echo")[0] == 303  # GET is not the route: an IIIF base URI
+    # GET on a POST route: 405 naming what it takes, not a redirect to a made-up info.json.
+    status, headers, _ = route_server.request("/api/echo")
+    assert status == 405 and headers["allow"] == "POST, OPTIONS"
     assert route_server.request("/api/hello", method="DELETE")[0] == 405
 
 
@@ -152,14 +158,21 @@ def test_helpers_and_fs(route_server, tmp_path):
     assert status == 200, body
     r = json.loads(body)
     assert r["uuid62_roundtrip"] is True and uuidlib.UUID(r["uuid62_uuid"]).version == 4
-    # Independent base62 of a known UUID: digits 0-9A-Za-z, most significant first.
-    n, alphabet, expect = uuidlib.UUID("123e4567-e89b-12d3-a456-426614174000").int, \
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", ""
-    while n:
-        n, d = divmod(n, 62)
-        expect = alphabet[d] + expect
-    assert r["known"] == expect
-    assert (r["mime"], r["charset"]) == ("text/html", "UTF-8")
+    # SIPI's form (the sole library's): each 64-bit half in base62 (0-9A-Za-z, most significant
+    # digit first), joined by '-'. DSP's IRIs carry it, so existing identifiers must round-trip.
+    def b62(n, alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"):
+        out = ""
+        while True:
+            n, d = divmod(n, 62)
+            out = alphabet[d] + out
+            if n == 0:
+                return out
+    n = uuidlib.UUID("123e4567-e89b-12d3-a456-426614174000").int
+    assert r["known"] == b62(n >> 64) + "-" + b62(n & (2**64 - 1))
+    assert r["golden"] == "LIhsBrTE21A-EN2J2swqbwM"  # SIPI's own test vector
+    assert r["golden_back"] == "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
+    assert r["bad62"] is False and r["mime_bad"] is False
+    assert (r["mime"], r["charset"]) == ("text/html", "utf-8")  # lower-cased, as SIPI
     assert r["mkdir"] is True and r["ftype"] == "DIRECTORY" and r["exists_nope"] is False
     assert r["copy"] is True and r["move"] is True and r["unlink"] is True
     assert r["list"] == "a.txt,c.txt,sub" and r["rmdir_missing"] is False

@@ -51,12 +51,12 @@ HOSTILE = [
     ("/grid.png/full/,/0/default.jpg", 400),
     ("/grid.png/full/max/0/default.jpg/extra", 400),
     ("/grid.png/full/max/0/bitonal.jpg.exe", 400),
-    ("/notanimage.txt/info.json", 404),
+    ("/notanimage.txt/info.json", 200),  # SIPI's bitstream description of a file that is not an image
     ("/notanimage.txt/full/max/0/default.jpg", 404),
     ("/adir/info.json", 404),
     ("/empty.jpg/info.json", 404),
     ("/missing.tif/full/max/0/default.jpg", 404),
-    ("/truncated.png/full/max/0/default.png", 500),
+    ("/truncated.png/full/max/0/default.jpg", 500),  # (default.png would be the stored file as is)
     ("/garbage.tif/info.json", 500),
     ("/grid.png@0/info.json", 400),
     ("/grid.png@2/info.json", 404),

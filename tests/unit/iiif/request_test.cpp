@@ -62,10 +62,16 @@ TEST(Classify, InfoAndRedirect) {
 }
 
 TEST(Classify, IdentifierNamedLikeQualityFormatRedirects) {
-  for (const char* path : {"/gray.png", "/images/default.tif", "/a/b/c/d/color.jpg"}) {
+  for (const char* path : {"/gray.png", "/images/default.tif", "/a/b/c/color.jpg"}) {
     auto r = classify(path);
     ASSERT_TRUE(r) << path;
     EXPECT_TRUE(std::holds_alternative<RedirectRequest>(*r)) << path;
+  }
+  // Four segments after an identifier and a quality.format: a broken image request (as SIPI).
+  for (const char* path : {"/a/b/c/d/color.jpg", "/id/nope/max/0/default.jpg", "/id/full/max/0/default"}) {
+    auto r = classify(path);
+    ASSERT_FALSE(r) << path;
+    EXPECT_EQ(r.error().status, Status::bad_request) << path;
   }
   auto img = classify("/gray.png/full/max/0/default.jpg");
   ASSERT_TRUE(img);
