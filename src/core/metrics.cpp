@@ -30,6 +30,23 @@ void Metrics::request(const std::string& route, int status, std::uint64_t bytes,
   }
 }
 
+void Metrics::sipi_request(const std::string& http_route, const std::string& method, int status, double seconds) {
+  if (http_route.empty()) return;
+  // The semantic conventions' method set; anything else is _OTHER (bounded labels).
+  static const char* kKnown[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+  std::string m = "_OTHER";
+  for (const char* k : kKnown) {
+    if (method == k) m = k;
+  }
+  std::lock_guard lock(mu_);
+  Series& s = sipi_requests_[{http_route, m, status}];
+  s.count += 1;
+  s.sum += seconds;
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) s.buckets[i] += 1;
+  }
+}
+
 void Metrics::lua_kill(const std::string& reason) {
   std::lock_guard lock(mu_);
   lua_kills_[reason] += 1;
@@ -107,6 +124,53 @@ std::string Metrics::render(const std::string& extra) const {
     o << "sipi_decode_memory_rejected_total{reason=\"" << r << "\"} "
       << (it == memory_rejected_.end() ? 0 : it->second) << "\n";
   }
+  // SIPI 7's names, for dashboards built on SIPI (DSP's Grafana).
+  o << "# HELP http_server_request_duration_seconds Request duration by route template, method and status (SIPI's names).\n"
+       "# TYPE http_server_request_duration_seconds histogram\n";
+  for (const auto& [k, s] : sipi_requests_) {
+    std::string route = std::get<0>(k);
+    for (std::size_t at = 0; (at = route.find_first_of("\\\"", at)) != std::string::npos; at += 2) route.insert(at, "\\");
+    const std::string labels = "http_route=\"" + route + "\",http_request_method=\"" + std::get<1>(k) +
+                               "\",http_response_status_code=\"" + std::to_string(std::get<2>(k)) + "\"";
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+      o << "http_server_request_duration_seconds_bucket{" << labels << ",le=\"" << num(kBuckets[i]) << "\"} "
+        << s.buckets[i] << "\n";
+    }
+    o << "http_server_request_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} " << s.count << "\n";
+    o << "http_server_request_duration_seconds_sum{" << labels << "} " << num(s.sum) << "\n";
+    o << "http_server_request_duration_seconds_count{" << labels << "} " << s.count << "\n";
+  }
+  auto shed_sum = [&](const char* lane) {
+    std::uint64_t n = 0;
+    for (const auto& [k, v] : sheds_) {
+      if (k.first == lane) n += v;
+    }
+    return n;
+  };
+  auto rejected = [&](const char* reason) {
+    auto it = memory_rejected_.find(reason);
+    return it == memory_rejected_.end() ? std::uint64_t{0} : it->second;
+  };
+  o << "# HELP sipi_admission_permits_total Workers (SIPI's name).\n# TYPE sipi_admission_permits_total gauge\n"
+       "sipi_admission_permits_total " << permits_total.load() << "\n"
+       "# HELP sipi_admission_permits_in_use Workers busy (SIPI's name).\n# TYPE sipi_admission_permits_in_use gauge\n"
+       "sipi_admission_permits_in_use " << in_flight[0].load() + in_flight[1].load() << "\n"
+       "# HELP sipi_admission_full_in_use Workers busy with expensive requests (SIPI's name).\n"
+       "# TYPE sipi_admission_full_in_use gauge\nsipi_admission_full_in_use " << in_flight[1].load() << "\n"
+       "# HELP sipi_admission_tile_waiting Cheap requests waiting (SIPI's name).\n"
+       "# TYPE sipi_admission_tile_waiting gauge\nsipi_admission_tile_waiting " << queue_depth[0].load() << "\n"
+       "# HELP sipi_admission_full_waiting Expensive requests waiting (SIPI's name).\n"
+       "# TYPE sipi_admission_full_waiting gauge\nsipi_admission_full_waiting " << queue_depth[1].load() << "\n"
+       "# HELP sipi_admission_tile_shed_total Cheap requests shed (SIPI's name).\n"
+       "# TYPE sipi_admission_tile_shed_total counter\nsipi_admission_tile_shed_total " << shed_sum("cheap") << "\n"
+       "# HELP sipi_admission_full_shed_total Expensive requests shed (SIPI's name).\n"
+       "# TYPE sipi_admission_full_shed_total counter\nsipi_admission_full_shed_total " << shed_sum("expensive") << "\n"
+       "# HELP sipi_decode_memory_acquired_total Decodes admitted by the memory budget (SIPI's name).\n"
+       "# TYPE sipi_decode_memory_acquired_total counter\nsipi_decode_memory_acquired_total "
+    << decode_memory_acquired_.load() << "\n"
+       "# HELP sipi_decode_memory_too_large_total Requests larger than the whole budget (SIPI's name).\n"
+       "# TYPE sipi_decode_memory_too_large_total counter\nsipi_decode_memory_too_large_total " << rejected("too_large")
+    << "\n";
   o << "# HELP sipi_connections_open Client connections open.\n"
        "# TYPE sipi_connections_open gauge\n"
        "sipi_connections_open " << connections.load() << "\n";

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 namespace sipi {
 
@@ -19,6 +20,10 @@ class Metrics {
                                                       0.1,   0.25,   0.5,   1,    2.5,   10};
 
   void request(const std::string& route, int status, std::uint64_t bytes, double seconds);
+  // SIPI 7's request-duration histogram (http_server_request_duration_seconds), under its
+  // label names, for dashboards built on SIPI; an empty route is not recorded.
+  void sipi_request(const std::string& http_route, const std::string& method, int status, double seconds);
+  void decode_memory_acquired() { decode_memory_acquired_.fetch_add(1, std::memory_order_relaxed); }
   void lua_kill(const std::string& reason);
   void shed(const std::string& lane, const std::string& reason);
   void decode_memory_rejected(const std::string& reason);
@@ -28,6 +33,7 @@ class Metrics {
   std::atomic<std::int64_t> decode_memory_used{0};
   std::atomic<std::int64_t> decode_memory_budget{0};
   std::atomic<std::int64_t> connections{0};
+  std::atomic<std::int64_t> permits_total{0};  // workers (both lanes)
 
   // The counters as Prometheus text; `extra` is appended (gauges owned elsewhere).
   std::string render(const std::string& extra) const;
@@ -43,6 +49,8 @@ class Metrics {
   std::map<std::string, std::uint64_t> lua_kills_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> sheds_;
   std::map<std::string, std::uint64_t> memory_rejected_;
+  std::map<std::tuple<std::string, std::string, int>, Series> sipi_requests_;  // (route, method, status)
+  std::atomic<std::uint64_t> decode_memory_acquired_{0};
 };
 
 Metrics& metrics();

@@ -10,6 +10,8 @@ Response handle_image(const AppContext& ctx, const RequestView& req, const iiif:
 Response handle_info(const AppContext& ctx, const RequestView& req, const iiif::InfoRequest& ir);
 Response handle_redirect(const AppContext& ctx, const RequestView& req, const iiif::RedirectRequest& rr);
 Response handle_static(const AppContext& ctx, const RequestView& req);
+// GET /favicon.ico: a small icon (image/x-icon), as SIPI answers, instead of a 404 per page view.
+Response favicon_response(const RequestView& req);
 Response handle_health(const AppContext& ctx, const RequestView& req);
 Response handle_metrics(const AppContext& ctx, const RequestView& req);
 Response handle_preflight(const RequestView& req);

@@ -55,6 +55,7 @@ Result<std::string> image_body(const AppContext& ctx, const service::PreparedIma
                        " MiB decode budget"};
     }
     reserved = ctx.memory->acquire(need, std::chrono::milliseconds(1000));
+    if (reserved) metrics().decode_memory_acquired();
     if (!reserved) {
       metrics().decode_memory_rejected("busy");
       return Error{Status::unavailable, "decode.memory_busy", {}};
@@ -106,7 +107,7 @@ Response handle_image(const AppContext& ctx, const RequestView& req, const iiif:
     auto body = image_body(ctx, *p, r.detail);
     if (!body) {
       Response e = error_response(body.error());
-      if (body.error().status == Status::unavailable) e.set("Retry-After", "2");
+      if (body.error().status == Status::unavailable) e.set("Retry-After", "5");  // memory budget busy (SIPI: 5)
       return e;
     }
     r.body = std::move(*body);
@@ -216,7 +217,9 @@ Response handle_preflight(const RequestView& req) {
   } else {
     r.set("Access-Control-Allow-Origin", "*");
   }
-  r.set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+  // SIPI's list: Lua routes take POST, PUT and DELETE from browsers too (HEAD and OPTIONS are
+  // never preflighted).
+  r.set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE");
   auto asked = req.header("access-control-request-headers");
   if (!asked.empty() && asked.size() < 1024 && asked.find_first_of("\r\n") == std::string_view::npos) {
     r.set("Access-Control-Allow-Headers", std::string(asked));

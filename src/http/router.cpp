@@ -41,6 +41,19 @@ bool under(std::string_view path, const std::string& route) {
 
 }  // namespace
 
+std::string http_route_template(const AppContext& ctx, const RequestView& req, std::string_view label) {
+  const std::string_view path = req.path();
+  // SIPI records neither /health nor /favicon.ico, and has no /metrics (scrapes stay out too).
+  if (label == "health" || label == "favicon" || label == "metrics") return {};
+  for (const auto& r : ctx.config->routes) {
+    if (r.method == req.method && under(path, r.route)) return path == r.route ? r.route : r.route + "/{*rest}";
+  }
+  if (!ctx.docroot.empty() && under(path, ctx.wwwroute)) {
+    return path == ctx.wwwroute ? ctx.wwwroute : ctx.wwwroute + "/{*rest}";
+  }
+  return path == "/" ? "/" : "/{*rest}";
+}
+
 Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
   const Config& cfg = *ctx->config;
   if (req.target.size() > static_cast<std::size_t>(cfg.max_url_length)) {
@@ -77,7 +90,7 @@ Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
   if (path == "/health") return now(handle_health(*ctx, req), "health");
   if (path == "/metrics") return work(Lane::cheap, "metrics", [ctx, req]() { return handle_metrics(*ctx, req); });
   // Browsers ask for it on every page; it is not an IIIF base URI to redirect.
-  if (path == "/favicon.ico") return now(error_response(Error::not_found("http.no_favicon")));
+  if (path == "/favicon.ico") return now(favicon_response(req), "favicon");
   if (!ctx->docroot.empty()) {
     if (path == "/") {
       Response r;

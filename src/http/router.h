@@ -18,4 +18,10 @@ struct Job {
 
 Job route(std::shared_ptr<const AppContext> ctx, RequestView req);
 
+// The route template SIPI 7 labels its request-duration metric with (`http_route`): "/{*rest}"
+// for IIIF and other paths, "/" for the root, a Lua route's path (or "<route>/{*rest}" below
+// it), "<wwwroute>/{*rest}" for the docroot; "" for /health, /favicon.ico and /metrics, which
+// are not recorded. `label` is the Job's metrics label.
+std::string http_route_template(const AppContext& ctx, const RequestView& req, std::string_view label);
+
 }  // namespace sipi::http

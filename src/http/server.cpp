@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "http/session.h"
 
 namespace sipi::http {
@@ -50,6 +51,7 @@ int run_server(std::shared_ptr<const AppContext> ctx) {
   // (a full-size download uses every core it is given), and tiles still have a thread of their
   // own to be scheduled on.
   limits.workers = n + 1;
+  metrics().permits_total = limits.workers;
   limits.expensive_workers = n;
   limits.cheap_queue = static_cast<std::size_t>(std::max(256, 64 * n));  // a viewer asks for ~50 tiles at once
   limits.expensive_queue = static_cast<std::size_t>(cfg.max_waiting >= 0 ? cfg.max_waiting : 2 * n);

@@ -215,7 +215,7 @@ void Session::dispatch_request() {
       },
       [reply](const char* reason) {
         Response r = error_response({Status::unavailable, std::string("admission.") + reason, {}});
-        r.set("Retry-After", "2");
+        r.set("Retry-After", "1");  // as SIPI for a shed request
         reply(std::move(r));
       });
 }
@@ -252,6 +252,7 @@ std::string loggable_target(const std::string& target) {
 
 void Session::access_log(const Response& r, std::int64_t bytes, double ms) {
   metrics().request(route_, to_int(r.status), bytes > 0 ? static_cast<std::uint64_t>(bytes) : 0, ms / 1000.0);
+  metrics().sipi_request(http_route_template(*ctx_, current_, route_), current_.method, to_int(r.status), ms / 1000.0);
   log::Fields f{{"method", current_.method}, {"path", loggable_target(current_.target)},
                 {"status", log::num(static_cast<long long>(to_int(r.status)))},
                 {"bytes", log::num(static_cast<long long>(bytes))}, {"ms", log::num(ms)},

@@ -47,6 +47,55 @@ std::string mime_for(const fs::path& p) {
 }
 
 
+namespace {
+
+void put16(std::string& o, unsigned v) {
+  o += static_cast<char>(v & 0xFF);
+  o += static_cast<char>((v >> 8) & 0xFF);
+}
+void put32(std::string& o, std::uint32_t v) {
+  put16(o, v & 0xFFFF);
+  put16(o, v >> 16);
+}
+
+// A 32×32 icon drawn here (no file to install): a frame of dark teal around a lighter tile
+// grid, 32-bit BMP in an ICO container.
+std::string make_favicon() {
+  constexpr unsigned kSide = 32;
+  std::string o;
+  put16(o, 0), put16(o, 1), put16(o, 1);                        // ICONDIR: reserved, icon, 1 image
+  const std::uint32_t bmp = 40 + kSide * kSide * 4 + kSide * 4;  // header + BGRA + AND mask
+  o += static_cast<char>(kSide), o += static_cast<char>(kSide), o += '\0', o += '\0';
+  put16(o, 1), put16(o, 32), put32(o, bmp), put32(o, 22);       // planes, bpp, size, offset
+  put32(o, 40), put32(o, kSide), put32(o, kSide * 2);            // BITMAPINFOHEADER (height x2)
+  put16(o, 1), put16(o, 32), put32(o, 0), put32(o, kSide * kSide * 4);
+  put32(o, 0), put32(o, 0), put32(o, 0), put32(o, 0);
+  for (unsigned y = 0; y < kSide; ++y) {  // bottom-up rows
+    for (unsigned x = 0; x < kSide; ++x) {
+      const bool frame = x < 3 || y < 3 || x >= kSide - 3 || y >= kSide - 3;
+      const bool line = (x % 10 == 5) || (y % 10 == 5);
+      const unsigned char r = frame ? 20 : line ? 40 : 120, g = frame ? 90 : line ? 120 : 200,
+                          b = frame ? 100 : line ? 130 : 210;
+      o += static_cast<char>(b), o += static_cast<char>(g), o += static_cast<char>(r), o += static_cast<char>(255);
+    }
+  }
+  o.append(kSide * 4, '\0');  // AND mask: all opaque
+  return o;
+}
+
+}  // namespace
+
+Response favicon_response(const RequestView& req) {
+  static const std::string icon = make_favicon();
+  Response r;
+  r.detail = "favicon";
+  r.set("Content-Type", "image/x-icon");
+  r.set("Cache-Control", "public, max-age=604800");
+  if (req.is_head()) r.content_length = static_cast<std::int64_t>(icon.size());
+  else r.body = icon;
+  return r;
+}
+
 Response handle_static(const AppContext& ctx, const RequestView& req) {
   std::string_view rest = req.path().substr(ctx.wwwroute.size());
   auto decoded = percent_decode(rest);

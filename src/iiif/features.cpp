@@ -35,12 +35,7 @@ std::vector<std::string_view> extra_formats() {
   return out;
 }
 
-std::vector<std::string_view> preferred_formats() {
-  std::vector<std::string_view> out;
-  for (const auto& f : formats()) {
-    if (f.preferred) out.push_back(f.ext);
-  }
-  return out;
-}
+// SIPI's list and order (viewers that honour it ask for JPEG first, as before).
+std::vector<std::string_view> preferred_formats() { return {"jpg", "tif", "jp2", "png"}; }
 
 }  // namespace sipi::iiif

@@ -12,15 +12,14 @@ constexpr std::array kQualities{
     QualityInfo{Quality::bitonal, "bitonal"},
 };
 
-// max_side: JPEG and GIF store 16-bit dimensions; WebP 14-bit. jpg and png are IIIF level 2
-// core formats; webp is preferred for its smaller tiles.
+// max_side: JPEG and GIF store 16-bit dimensions; WebP 14-bit.
 constexpr std::array kFormats{
-    FormatInfo{Format::jpg, "jpg", "image/jpeg", false, 65535, true},
-    FormatInfo{Format::png, "png", "image/png", true, 1 << 30, true},
-    FormatInfo{Format::webp, "webp", "image/webp", true, 16383, true},
-    FormatInfo{Format::tif, "tif", "image/tiff", true, 1 << 30, false},
-    FormatInfo{Format::jp2, "jp2", "image/jp2", false, 1 << 30, false},
-    FormatInfo{Format::gif, "gif", "image/gif", true, 65535, false},
+    FormatInfo{Format::jpg, "jpg", "image/jpeg", false, 65535},
+    FormatInfo{Format::png, "png", "image/png", true, 1 << 30},
+    FormatInfo{Format::webp, "webp", "image/webp", true, 16383},
+    FormatInfo{Format::tif, "tif", "image/tiff", true, 1 << 30},
+    FormatInfo{Format::jp2, "jp2", "image/jp2", false, 1 << 30},
+    FormatInfo{Format::gif, "gif", "image/gif", true, 65535},
 };
 
 }  // namespace

@@ -23,7 +23,6 @@ struct FormatInfo {
   std::string_view mime;       // Content-Type
   bool alpha;                  // can carry transparency (arbitrary rotation background)
   std::int64_t max_side;       // largest width/height the encoder accepts
-  bool preferred;              // listed in preferredFormats
 };
 
 std::span<const QualityInfo> qualities();

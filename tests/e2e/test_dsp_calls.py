@@ -353,3 +353,29 @@ server.print(s)
     assert orient in ("", "1")  # upright pixels, and the tag says so
     assert (tmp_path / "lo.jpg").stat().st_size < (tmp_path / "hi.jpg").stat().st_size * 0.6
     assert doc["lat"] == [47, 30, 0, "N"] and doc["alt"] == 260 and doc["speed_ref"] == ""
+
+
+def test_metrics_under_sipis_names(compat):
+    from test_operations import parse_metrics
+    before = parse_metrics(compat.request("/metrics")[2].decode())
+    assert compat.request("/photo.png/full/40,/0/default.jpg")[0] == 200
+    assert compat.request("/upload", method="POST", headers={"Content-Length": "0"})[0] == 200
+    assert compat.request("/favicon.ico")[0] == 200
+    after = parse_metrics(compat.request("/metrics")[2].decode())
+    iiif = ("http_server_request_duration_seconds_count",
+            '{http_route="/{*rest}",http_request_method="GET",http_response_status_code="200"}')
+    route = ("http_server_request_duration_seconds_count",
+             '{http_route="/upload",http_request_method="POST",http_response_status_code="200"}')
+    assert after[iiif] == before.get(iiif, 0) + 1
+    assert after[route] == before.get(route, 0) + 1
+    sipi_series = [labels for (name, labels) in after if name.startswith("http_server_request_duration")]
+    assert not any("favicon" in labels or "metrics" in labels for labels in sipi_series)  # not recorded
+    for name in ["sipi_cache_hits_total", "sipi_cache_misses_total", "sipi_cache_evictions_total",
+                 "sipi_cache_skips_total", "sipi_cache_size_bytes", "sipi_cache_files", "sipi_admission_permits_total",
+                 "sipi_admission_permits_in_use", "sipi_admission_tile_waiting", "sipi_admission_full_waiting",
+                 "sipi_admission_tile_shed_total", "sipi_admission_full_shed_total", "sipi_decode_memory_budget_bytes",
+                 "sipi_decode_memory_used_bytes", "sipi_decode_memory_acquired_total"]:
+        assert (name, "") in after, name
+    assert after[("sipi_admission_permits_total", "")] == 3  # nthreads 2, one kept for cheap work
+    assert after[("sipi_decode_memory_acquired_total", "")] >= before.get(("sipi_decode_memory_acquired_total", ""), 0) + 1
+    assert ("sipi_lua_kills_total", '{reason="timeout"}') in after

@@ -47,7 +47,7 @@ def test_options_preflight(server):
                                                     "Access-Control-Request-Headers": "authorization"})
     assert status == 204
     assert headers["access-control-allow-origin"] == "https://v.example"
-    assert "GET" in headers["access-control-allow-methods"]
+    assert headers["access-control-allow-methods"] == "GET, POST, PUT, DELETE"  # SIPI's list
     assert headers["access-control-allow-headers"] == "authorization"
 
 
@@ -99,4 +99,8 @@ def test_error_bodies_do_not_leak_paths(server, imgroot):
 
 
 def test_favicon_is_not_an_iiif_redirect(server):
-    assert server.request("/favicon.ico")[0] == 404
+    status, headers, body = server.request("/favicon.ico")
+    assert status == 200 and headers["content-type"] == "image/x-icon"
+    from PIL import Image
+    import io
+    assert Image.open(io.BytesIO(body)).size == (32, 32)  # a real icon (SIPI serves one too)

@@ -94,7 +94,9 @@ def iso(tmp_path_factory):
 }}
 routes = {{
   {{ method = 'POST', route = '/api/upload', script = 'upload.lua' }},"""
-    srv = start_server(str(work), str(images), extra=extra, env_overrides=ISOLATED)
+    # The upload test's decode may meet a helper still starting after the previous test's crash:
+    # SIPI's default Lua time limit (5 s), not the 1 s the other e2e servers use.
+    srv = start_server(str(work), str(images), extra=extra, env_overrides={**ISOLATED, "SIPI_LUA_TIMEOUT_MS": "5000"})
     srv.images = images
     yield srv
     stop_server(srv)
