@@ -33,9 +33,10 @@ Result<Ok> Config::validate() const {
   constexpr std::int64_t kMaxSide = 10'000'000;
   constexpr int kDay = 86400;
   if (drain_timeout < 0 || drain_timeout > kDay) return bad_key("drain_timeout", "must be 0..86400");
-  if (max_width < 1 || max_width > kMaxSide) return bad_key("max_width", "must be 1..10000000");
-  if (max_height < 1 || max_height > kMaxSide) return bad_key("max_height", "must be 1..10000000");
-  if (max_area < 1 || max_area > kMaxSide * kMaxSide) return bad_key("max_area", "must be 1..100000000000000");
+  // 0 = not declared in info.json (the arithmetic's bound still applies).
+  if (max_width < 0 || max_width > kMaxSide) return bad_key("max_width", "must be 0..10000000");
+  if (max_height < 0 || max_height > kMaxSide) return bad_key("max_height", "must be 0..10000000");
+  if (max_area < 0 || max_area > kMaxSide * kMaxSide) return bad_key("max_area", "must be 0..100000000000000");
   if (max_url_length < 64 || max_url_length > (1 << 20)) return bad_key("max_url_length", "must be 64..1048576");
   if (max_header_bytes < 1024 || max_header_bytes > (1 << 20)) return bad_key("max_header_bytes", "must be 1024..1048576");
   if (header_timeout < 1 || header_timeout > kDay) return bad_key("header_timeout", "must be 1..86400");

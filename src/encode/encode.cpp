@@ -50,6 +50,12 @@ Result<std::string> encode(const VImage& in, iiif::Format f, const Options& opts
         return take(without_alpha(in).jp2ksave_buffer(VImage::option()->set("Q", opts.quality)));
       case iiif::Format::gif:
         return take(in.gifsave_buffer(VImage::option()->set("strip", true)));
+      case iiif::Format::pdf: {
+        VImage flat = without_alpha(in);
+        auto jpeg = encode(flat, iiif::Format::jpg, opts);
+        if (!jpeg) return jpeg.error();
+        return encode_pdf(flat, *jpeg);
+      }
     }
     return Error::internal("codec.encode", "unknown format");
   } catch (const vips::VError& e) {

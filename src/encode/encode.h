@@ -19,6 +19,10 @@ struct Options {
 // when the image does not qualify or libvips fails (the caller then uses encode()).
 std::optional<std::string> encode_small_jpeg(const vips::VImage& img, int quality);
 
+// A one-page PDF showing `rgb8` (8-bit grey or RGB), embedding `jpeg` (its JPEG encoding) as
+// is. Errors: 500 codec.encode.
+Result<std::string> encode_pdf(const vips::VImage& rgb8, const std::string& jpeg);
+
 // Errors: 500 codec.encode (the message carries libvips' text for the log).
 Result<std::string> encode(const vips::VImage& img, iiif::Format f, const Options& opts);
 

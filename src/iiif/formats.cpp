@@ -20,6 +20,7 @@ constexpr std::array kFormats{
     FormatInfo{Format::tif, "tif", "image/tiff", true, 1 << 30},
     FormatInfo{Format::jp2, "jp2", "image/jp2", false, 1 << 30},
     FormatInfo{Format::gif, "gif", "image/gif", true, 65535},
+    FormatInfo{Format::pdf, "pdf", "application/pdf", false, 65535},  // a JPEG on a page (encode/pdf.cpp)
 };
 
 }  // namespace

@@ -10,7 +10,7 @@
 namespace sipi::iiif {
 
 enum class Quality { default_, color, gray, bitonal };
-enum class Format { jpg, png, webp, tif, jp2, gif };
+enum class Format { jpg, png, webp, tif, jp2, gif, pdf };
 
 struct QualityInfo {
   Quality quality;

@@ -26,9 +26,9 @@ std::string info_json(const InfoInput& in) {
   j["profile"] = kProfile;
   j["width"] = in.size.w;
   j["height"] = in.size.h;
-  j["maxWidth"] = in.limits.max_width;
-  j["maxHeight"] = in.limits.max_height;
-  j["maxArea"] = in.limits.max_area;
+  if (in.limits.declared_width) j["maxWidth"] = in.limits.max_width;
+  if (in.limits.declared_height) j["maxHeight"] = in.limits.max_height;
+  if (in.limits.declared_area) j["maxArea"] = in.limits.max_area;
   if (in.pages > 1) j["numpages"] = in.pages;
 
   auto factors = scale_factors(in.size, in.tile);

@@ -89,7 +89,13 @@ Dim max_size(Dim region, const Limits& limits) {
   return fit_limits(region, limits);
 }
 
-Dim upscaled_max_size(Dim region, const Limits& limits) { return fit_limits(region, limits); }
+Dim upscaled_max_size(Dim region, const Limits& limits) {
+  Limits e = limits;
+  if (!limits.declared_width) e.max_width = std::min(limits.max_width, region.w);
+  if (!limits.declared_height) e.max_height = std::min(limits.max_height, region.h);
+  if (!limits.declared_area) e.max_area = std::min(limits.max_area, region.w * region.h);
+  return fit_limits(region, e);
+}
 
 Result<Dim> resolve_size(const SizeSpec& spec, Dim region, const Limits& limits) {
   if (region.w < 1 || region.h < 1) return Error::bad_request("iiif.size.too_small");

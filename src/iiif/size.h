@@ -17,6 +17,9 @@ struct Limits {
   std::int64_t max_width = 16384;
   std::int64_t max_height = 16384;
   std::int64_t max_area = 64LL * 1024 * 1024;
+  // Which limits info.json declares. An undeclared one (configured as 0) is only the bound the
+  // arithmetic can carry, and `^max` does not upscale along it.
+  bool declared_width = true, declared_height = true, declared_area = true;
 
   // No server limits: offline conversion and Lua's SipiImage.
   static constexpr Limits none() { return {1 << 30, 1 << 30, std::int64_t{1} << 40}; }

@@ -9,7 +9,14 @@ namespace sipi::service {
 Context Context::from_config(const Config& c, std::filesystem::path canonical_imgroot) {
   Context ctx;
   ctx.root = {std::move(canonical_imgroot), c.prefix_as_path};
-  ctx.limits = {c.max_width, c.max_height, c.max_area};
+  // 0 leaves a limit undeclared: libvips' largest side (and its square) still bound the sizes.
+  constexpr std::int64_t kMaxSide = 10'000'000;
+  ctx.limits.max_width = c.max_width > 0 ? c.max_width : kMaxSide;
+  ctx.limits.max_height = c.max_height > 0 ? c.max_height : kMaxSide;
+  ctx.limits.max_area = c.max_area > 0 ? c.max_area : kMaxSide * kMaxSide;
+  ctx.limits.declared_width = c.max_width > 0;
+  ctx.limits.declared_height = c.max_height > 0;
+  ctx.limits.declared_area = c.max_area > 0;
   ctx.jpeg_quality = c.jpeg_quality;
   ctx.scaling = c.scaling_quality;
   ctx.tile_size = c.tile_size;

@@ -20,7 +20,8 @@ namespace sipi::service {
 
 ScalingQuality scaling_for(const Context& ctx, iiif::Format f) {
   switch (f) {
-    case iiif::Format::jpg: return ctx.scaling.jpeg;
+    case iiif::Format::jpg:
+    case iiif::Format::pdf: return ctx.scaling.jpeg;  // a PDF page carries a JPEG
     case iiif::Format::tif: return ctx.scaling.tiff;
     case iiif::Format::jp2: return ctx.scaling.j2k;
     default: return ctx.scaling.png;

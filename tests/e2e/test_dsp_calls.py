@@ -379,3 +379,28 @@ def test_metrics_under_sipis_names(compat):
     assert after[("sipi_admission_permits_total", "")] == 3  # nthreads 2, one kept for cheap work
     assert after[("sipi_decode_memory_acquired_total", "")] >= before.get(("sipi_decode_memory_acquired_total", ""), 0) + 1
     assert ("sipi_lua_kills_total", '{reason="timeout"}') in after
+
+
+def test_pdf_is_one_page_with_the_jpeg_embedded_as_is(compat):
+    status, headers, pdf = compat.request("/photo.png/full/60,/0/default.pdf")
+    assert status == 200 and headers["content-type"] == "application/pdf"
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") + pdf.count(b"/Type/Page\n") >= 1
+    assert b"/Count 1" in pdf and b"/DCTDecode" in pdf
+    assert b"/MediaBox [ 0 0 60 40 ]" in pdf or b"/MediaBox [0 0 60 40]" in pdf
+    _, _, jpeg = compat.request("/photo.png/full/60,/0/default.jpg")
+    assert jpeg in pdf  # the very JPEG the server sends for default.jpg, not re-encoded
+
+
+def test_undeclared_size_limits(tmp_path, imgroot):
+    # The later keys win over the test config's max_* (a Lua table constructor assigns in order).
+    srv = start_server(str(tmp_path), imgroot, extra="max_width = 0, max_height = 0, max_area = 0,")
+    try:
+        doc, _ = srv.get_json("/grid.png/info.json")
+        assert not {"maxWidth", "maxHeight", "maxArea"} & set(doc)
+        status, _, body = srv.request("/grid.png/full/^max/0/default.png")
+        assert status == 200 and Image.open(__import__("io").BytesIO(body)).size == (1600, 1200)  # own size
+        status, _, body = srv.request("/grid.png/0,0,100,50/^max/0/default.png")
+        assert status == 200 and Image.open(__import__("io").BytesIO(body)).size == (100, 50)
+    finally:
+        stop_server(srv)

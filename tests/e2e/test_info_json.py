@@ -38,7 +38,7 @@ def test_required_fields(server, ident, native_tile):
     for f, (w, h) in zip(reversed(tile["scaleFactors"]), sizes):
         assert (w, h) == (-(-1600 // f), -(-1200 // f))
     assert info["extraQualities"] == ["color", "gray", "bitonal"]
-    assert set(info["extraFormats"]) == {"webp", "tif", "jp2", "gif"}
+    assert set(info["extraFormats"]) == {"webp", "tif", "jp2", "gif", "pdf"}
     assert info["preferredFormats"] == ["jpg", "tif", "jp2", "png"]  # SIPI's list and order
     assert set(info["extraFeatures"]) == FEATURES
     for key in ("@id", "license", "attribution", "logo"):

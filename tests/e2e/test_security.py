@@ -25,7 +25,7 @@ HOSTILE = [
     ("/grid.png/full/max/0/default.jpg%0d%0aX-Injected:%20yes", 400),
     ("/grid.png/%zz/max/0/default.jpg", 400),
     ("/grid.png/full/max/0/default.exe", 400),
-    ("/grid.png/full/max/0/default.pdf", 400),
+    ("/grid.png/full/max/0/default.bmp", 400),
     ("/grid.png/full/max/0/native.jpg", 400),
     ("/grid.png/full/max/0/default", 400),
     ("/grid.png/full/max/0/.jpg", 400),

@@ -35,9 +35,18 @@ TEST(InfoJson, RequiredAndDeclaredFields) {
   for (auto& s : j["sizes"]) sizes.emplace_back(s["width"], s["height"]);
   EXPECT_EQ(sizes, (std::vector<std::pair<int, int>>{{375, 250}, {750, 500}, {1500, 1000}, {3000, 2000}}));
   EXPECT_EQ(j["extraQualities"], (std::vector<std::string>{"color", "gray", "bitonal"}));
-  EXPECT_EQ(j["extraFormats"], (std::vector<std::string>{"webp", "tif", "jp2", "gif"}));
+  EXPECT_EQ(j["extraFormats"], (std::vector<std::string>{"webp", "tif", "jp2", "gif", "pdf"}));
   EXPECT_EQ(j["extraFeatures"].size(), 17u);
   EXPECT_FALSE(j.contains("numpages"));
+}
+
+TEST(InfoJson, UndeclaredLimitsAreLeftOut) {
+  Limits none{10'000'000, 10'000'000, 100'000'000'000'000};
+  none.declared_width = none.declared_height = none.declared_area = false;
+  InfoInput in{"http://h/x", {3000, 2000}, {512, 512}, 1, none, {}};
+  auto j = nlohmann::json::parse(info_json(in));
+  EXPECT_FALSE(j.contains("maxWidth") || j.contains("maxHeight") || j.contains("maxArea"));
+  EXPECT_EQ(j["sizes"].back()["width"], 3000);
 }
 
 TEST(InfoJson, SizesRespectLimits) {

@@ -151,7 +151,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Bad{"/./info.json", "iiif.path.traversal"},
                       Bad{"/id/full/max/default.jpg", "iiif.path.incomplete"},
                       Bad{"/id/full/max/0/default.bmp", "iiif.format.unsupported"},
-                      Bad{"/id/full/max/0/default.pdf", "iiif.format.unsupported"},
+                      Bad{"/id/full/max/0/default.bmp", "iiif.format.unsupported"},
                       Bad{"/id/full/max/0/default", "iiif.quality.syntax"},
                       Bad{"/id/full/max/0/native.jpg", "iiif.quality.syntax"},
                       Bad{"/id/full/max/0", "iiif.quality.syntax"},

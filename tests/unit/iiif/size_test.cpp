@@ -106,5 +106,17 @@ INSTANTIATE_TEST_SUITE_P(
                       SizeError{"^900,700", {300, 200}, "iiif.size.over_limits"},  // area
                       SizeError{"1001,", {2000, 200}, "iiif.size.over_limits"}));
 
+TEST(SizeUndeclared, UpscaledMaxIsTheRegionItself) {
+  // IIIF: ^max is the largest size the declared limits allow; with none declared, sipi (as the
+  // issue asks of a SIPI drop-in) answers the region at its own size rather than 10 million px.
+  Limits none{10'000'000, 10'000'000, 100'000'000'000'000};
+  none.declared_width = none.declared_height = none.declared_area = false;
+  auto up = parse_size("^max");
+  ASSERT_TRUE(up);
+  EXPECT_EQ(*resolve_size(*up, {300, 200}, none), (Dim{300, 200}));
+  EXPECT_EQ(*resolve_size(*parse_size("max"), {30000, 20000}, none), (Dim{30000, 20000}));
+  EXPECT_EQ(*resolve_size(*parse_size("^600,"), {300, 200}, none), (Dim{600, 400}));  // explicit sizes still upscale
+}
+
 }  // namespace
 }  // namespace sipi::iiif
