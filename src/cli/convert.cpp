@@ -202,13 +202,15 @@ std::string one_line(std::string s) {
 }
 
 // The output format as reports name it ("" when it cannot be told).
+// The output format as asked for: --format, else the output's extension, else JPEG (as SIPI).
+std::string format_text(const ConvertOptions& o) {
+  if (!o.format.empty()) return o.format;
+  auto ext = fs::path(o.output).extension().string();
+  return ext.size() > 1 ? ext.substr(1) : "jpg";
+}
+
 std::string requested_format(const ConvertOptions& o) {
-  std::string fmt = o.format;
-  if (fmt.empty()) {
-    auto ext = fs::path(o.output).extension().string();
-    if (!ext.empty()) fmt = ext.substr(1);
-  }
-  auto t = target_from(fmt.empty() ? "jpg" : fmt);
+  auto t = target_from(format_text(o));
   return t ? target_name(*t) : "";
 }
 
@@ -248,12 +250,7 @@ int report_failure(const ConvertOptions& o, const Failure& f) {
 int run_convert(const ConvertOptions& o) {
   const std::int64_t input_bytes = file_size_or_zero(o.input);  // before an in-place write replaces it
   // ---- arguments ----
-  std::string fmt = o.format;
-  if (fmt.empty()) {
-    auto ext = fs::path(o.output).extension().string();
-    if (!ext.empty()) fmt = ext.substr(1);
-  }
-  if (fmt.empty()) fmt = "jpg";  // no --format and no extension: JPEG, as SIPI
+  const std::string fmt = format_text(o);
   auto target = target_from(fmt);
   if (!target) return report_failure(o, {"cli_args", "unknown output format '" + fmt + "'"});
   if (o.role == Role::service && *target != Target::jp2 && *target != Target::tiff) {

@@ -14,6 +14,29 @@ std::string num(double v) {
 
 }  // namespace
 
+void Metrics::Series::observe(double seconds) {
+  count += 1;
+  sum += seconds;
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) buckets[i] += 1;
+  }
+}
+
+namespace {
+
+// One histogram series: cumulative buckets, +Inf, sum and count.
+template <class Series>
+void write_histogram(std::ostringstream& o, const char* name, const std::string& labels, const Series& s) {
+  for (std::size_t i = 0; i < Metrics::kBuckets.size(); ++i) {
+    o << name << "_bucket{" << labels << ",le=\"" << num(Metrics::kBuckets[i]) << "\"} " << s.buckets[i] << "\n";
+  }
+  o << name << "_bucket{" << labels << ",le=\"+Inf\"} " << s.count << "\n";
+  o << name << "_sum{" << labels << "} " << num(s.sum) << "\n";
+  o << name << "_count{" << labels << "} " << s.count << "\n";
+}
+
+}  // namespace
+
 Metrics& metrics() {
   static Metrics m;
   return m;
@@ -22,12 +45,8 @@ Metrics& metrics() {
 void Metrics::request(const std::string& route, int status, std::uint64_t bytes, double seconds) {
   std::lock_guard lock(mu_);
   Series& s = requests_[{route, status}];
-  s.count += 1;
   s.bytes += bytes;
-  s.sum += seconds;
-  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) s.buckets[i] += 1;
-  }
+  s.observe(seconds);
 }
 
 void Metrics::sipi_request(const std::string& http_route, const std::string& method, int status, double seconds) {
@@ -39,12 +58,7 @@ void Metrics::sipi_request(const std::string& http_route, const std::string& met
     if (method == k) m = k;
   }
   std::lock_guard lock(mu_);
-  Series& s = sipi_requests_[{http_route, m, status}];
-  s.count += 1;
-  s.sum += seconds;
-  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) s.buckets[i] += 1;
-  }
+  sipi_requests_[{http_route, m, status}].observe(seconds);
 }
 
 void Metrics::lua_kill(const std::string& reason) {
@@ -80,13 +94,7 @@ std::string Metrics::render(const std::string& extra) const {
        "# TYPE sipi_http_request_duration_seconds histogram\n";
   for (const auto& [k, s] : requests_) {
     const std::string labels = "route=\"" + k.first + "\",status=\"" + std::to_string(k.second) + "\"";
-    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-      o << "sipi_http_request_duration_seconds_bucket{" << labels << ",le=\"" << num(kBuckets[i]) << "\"} "
-        << s.buckets[i] << "\n";
-    }
-    o << "sipi_http_request_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} " << s.count << "\n";
-    o << "sipi_http_request_duration_seconds_sum{" << labels << "} " << num(s.sum) << "\n";
-    o << "sipi_http_request_duration_seconds_count{" << labels << "} " << s.count << "\n";
+    write_histogram(o, "sipi_http_request_duration_seconds", labels, s);
   }
   o << "# HELP sipi_lua_kills_total Lua calls stopped for exceeding their time or memory.\n"
        "# TYPE sipi_lua_kills_total counter\n";
@@ -132,13 +140,7 @@ std::string Metrics::render(const std::string& extra) const {
     for (std::size_t at = 0; (at = route.find_first_of("\\\"", at)) != std::string::npos; at += 2) route.insert(at, "\\");
     const std::string labels = "http_route=\"" + route + "\",http_request_method=\"" + std::get<1>(k) +
                                "\",http_response_status_code=\"" + std::to_string(std::get<2>(k)) + "\"";
-    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-      o << "http_server_request_duration_seconds_bucket{" << labels << ",le=\"" << num(kBuckets[i]) << "\"} "
-        << s.buckets[i] << "\n";
-    }
-    o << "http_server_request_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} " << s.count << "\n";
-    o << "http_server_request_duration_seconds_sum{" << labels << "} " << num(s.sum) << "\n";
-    o << "http_server_request_duration_seconds_count{" << labels << "} " << s.count << "\n";
+    write_histogram(o, "http_server_request_duration_seconds", labels, s);
   }
   auto shed_sum = [&](const char* lane) {
     std::uint64_t n = 0;

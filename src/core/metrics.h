@@ -43,6 +43,7 @@ class Metrics {
     std::uint64_t count = 0, bytes = 0;
     double sum = 0;
     std::array<std::uint64_t, kBuckets.size()> buckets{};
+    void observe(double seconds);
   };
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, Series> requests_;  // (route, status)

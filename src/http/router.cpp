@@ -41,13 +41,12 @@ bool under(std::string_view path, const std::string& route) {
 
 }  // namespace
 
-std::string http_route_template(const AppContext& ctx, const RequestView& req, std::string_view label) {
+std::string http_route_template(const AppContext& ctx, const RequestView& req, const Job& job) {
   const std::string_view path = req.path();
+  const std::string_view label = job.route;
   // SIPI records neither /health nor /favicon.ico, and has no /metrics (scrapes stay out too).
   if (label == "health" || label == "favicon" || label == "metrics") return {};
-  for (const auto& r : ctx.config->routes) {
-    if (r.method == req.method && under(path, r.route)) return path == r.route ? r.route : r.route + "/{*rest}";
-  }
+  if (!job.lua_route.empty()) return job.lua_route;
   if (!ctx.docroot.empty() && under(path, ctx.wwwroute)) {
     return path == ctx.wwwroute ? ctx.wwwroute : ctx.wwwroute + "/{*rest}";
   }
@@ -65,7 +64,10 @@ Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
     if (!under(req.path(), r.route)) continue;
     if (r.method == req.method) {
       auto script = std::filesystem::path(cfg.scriptdir) / r.script;
-      return work(Lane::expensive, "lua", [ctx, req = std::move(req), script]() { return handle_script(*ctx, req, script, false); });
+      std::string tmpl = req.path() == r.route ? r.route : r.route + "/{*rest}";
+      Job j = work(Lane::expensive, "lua", [ctx, req = std::move(req), script]() { return handle_script(*ctx, req, script, false); });
+      j.lua_route = std::move(tmpl);
+      return j;
     }
     if (route_methods.find(r.method) == std::string::npos) route_methods += (route_methods.empty() ? "" : ", ") + r.method;
   }

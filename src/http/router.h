@@ -14,14 +14,15 @@ struct Job {
   std::function<Response()> run;
   Lane lane = Lane::cheap;     // admission lane when on_worker
   const char* route = "other";  // metrics label
+  std::string lua_route;        // SIPI's route template of a matched Lua route ("" otherwise)
 };
 
 Job route(std::shared_ptr<const AppContext> ctx, RequestView req);
 
 // The route template SIPI 7 labels its request-duration metric with (`http_route`): "/{*rest}"
 // for IIIF and other paths, "/" for the root, a Lua route's path (or "<route>/{*rest}" below
-// it), "<wwwroute>/{*rest}" for the docroot; "" for /health, /favicon.ico and /metrics, which
-// are not recorded. `label` is the Job's metrics label.
-std::string http_route_template(const AppContext& ctx, const RequestView& req, std::string_view label);
+// it, as the router found it), "<wwwroute>/{*rest}" for the docroot; "" for /health,
+// /favicon.ico and /metrics, which are not recorded.
+std::string http_route_template(const AppContext& ctx, const RequestView& req, const Job& job);
 
 }  // namespace sipi::http

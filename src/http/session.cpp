@@ -94,6 +94,8 @@ void Session::on_first_bytes(beast::error_code ec, std::size_t n) {
 
 void Session::read_request() {
   idle_ = false;
+  // SIPI's route label for a request refused before it is routed (a bad or oversized head).
+  http_route_ = "/{*rest}";
   // The whole head must arrive within header_timeout, however slowly the client trickles it.
   stream_.expires_after(std::chrono::seconds(ctx_->config->header_timeout));
   bhttp::async_read_header(stream_, buffer_, *header_parser_,
@@ -186,6 +188,7 @@ void Session::take_request(Request& req) {
 void Session::dispatch_request() {
   Job job = route(ctx_, current_);
   route_ = job.route;
+  http_route_ = http_route_template(*ctx_, current_, job);
   // The job owns the body now; the session keeps only what the access log needs, so an
   // uploaded body file is removed as soon as the job is done with it.
   current_.body.clear();
@@ -252,7 +255,7 @@ std::string loggable_target(const std::string& target) {
 
 void Session::access_log(const Response& r, std::int64_t bytes, double ms) {
   metrics().request(route_, to_int(r.status), bytes > 0 ? static_cast<std::uint64_t>(bytes) : 0, ms / 1000.0);
-  metrics().sipi_request(http_route_template(*ctx_, current_, route_), current_.method, to_int(r.status), ms / 1000.0);
+  metrics().sipi_request(http_route_, current_.method, to_int(r.status), ms / 1000.0);
   log::Fields f{{"method", current_.method}, {"path", loggable_target(current_.target)},
                 {"status", log::num(static_cast<long long>(to_int(r.status)))},
                 {"bytes", log::num(static_cast<long long>(bytes))}, {"ms", log::num(ms)},

@@ -77,6 +77,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string client_ip_;
   unsigned short client_port_ = 0;
   std::string route_ = "other";  // metrics label of the current request
+  std::string http_route_;       // its SIPI route template (metrics), "" = not recorded
 };
 
 }  // namespace sipi::http

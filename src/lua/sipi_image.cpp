@@ -133,6 +133,29 @@ isolation::FileKey file_key(const std::string& path) {
   return {path, static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, st.st_size};
 }
 
+// EXIF values of `path` by tag (the present ones), read by exiv2 — in a decode helper when the
+// server isolates decoding, else in process (the bundle kept in `cache` when one is given).
+std::map<std::string, std::string> exif_values(const std::string& path, const std::vector<std::string>& tags,
+                                               std::shared_ptr<metadata::Bundle>* cache = nullptr) {
+  std::map<std::string, std::string> out;
+  if (auto pool = isolation::shared_pool()) {
+    auto a = pool->call({{"op", "exif"}, {"path", path}, {"tags", tags}}, file_key(path));
+    if (!a) return out;
+    const nlohmann::json values = a->meta.value("values", nlohmann::json::object());  // kept alive while iterated
+    for (const auto& [k, v] : values.items()) {
+      if (v.is_string()) out[k] = v.get<std::string>();
+    }
+    return out;
+  }
+  std::shared_ptr<metadata::Bundle> local;
+  auto& bundle = cache ? *cache : local;
+  if (!bundle) bundle = std::make_shared<metadata::Bundle>(metadata::read(path));
+  for (const auto& t : tags) {
+    if (auto v = bundle->exif_value(t)) out[t] = *v;
+  }
+  return out;
+}
+
 // The size of `path` from its header: in a decode helper when the server isolates decoding.
 std::optional<Dim> header_size(const std::string& path) {
   if (auto pool = isolation::shared_pool()) {
@@ -242,14 +265,8 @@ int l_dims(lua_State* L) {
     // decode helper when the server isolates decoding).
     int orientation = 1;
     std::string err = catch_vips([&] {
-      std::optional<std::string> v;
-      if (auto pool = isolation::shared_pool()) {
-        auto a = pool->call({{"op", "exif"}, {"path", path}, {"tag", "Exif.Image.Orientation"}}, file_key(path));
-        if (a && a->meta.value("present", false)) v = a->payload;
-      } else {
-        v = metadata::read(path).exif_value("Exif.Image.Orientation");
-      }
-      if (v) orientation = std::atoi(v->c_str());
+      auto v = exif_values(path, {"Exif.Image.Orientation"});
+      if (!v.empty()) orientation = std::atoi(v.begin()->second.c_str());
       return std::string();
     });
     if (orientation < 1 || orientation > 8) orientation = 1;
@@ -323,27 +340,6 @@ int l_watermark(lua_State* L) {
   });
 }
 
-// img:exif(tag) → true, value (a number when the value is one) or false, message.
-// EXIF values of the image's source file, by tag (the present ones): read by exiv2 in a decode
-// helper when the server isolates decoding.
-std::map<std::string, std::string> exif_values(Image& im, const std::vector<std::string>& tags) {
-  std::map<std::string, std::string> out;
-  if (auto pool = isolation::shared_pool()) {
-    auto a = pool->call({{"op", "exif"}, {"path", im.source}, {"tags", tags}}, file_key(im.source));
-    if (!a) return out;
-    const nlohmann::json values = a->meta.value("values", nlohmann::json::object());  // kept alive while iterated
-    for (const auto& [k, v] : values.items()) {
-      if (v.is_string()) out[k] = v.get<std::string>();
-    }
-    return out;
-  }
-  if (!im.meta) im.meta = std::make_shared<metadata::Bundle>(metadata::read(im.source));
-  for (const auto& t : tags) {
-    if (auto v = im.meta->exif_value(t)) out[t] = *v;
-  }
-  return out;
-}
-
 // "a/b c/d e/f" (exiv2's rationals) as numbers; missing or zero denominators give 0.
 std::vector<double> rationals(const std::string& text) {
   std::vector<double> out;
@@ -374,7 +370,7 @@ int l_gps(lua_State* L) {
   for (const char* n : kNumbers) tags.push_back(std::string("Exif.GPSInfo.") + n);
   std::map<std::string, std::string> v;
   std::string err = catch_vips([&] {
-    v = exif_values(*im, tags);
+    v = exif_values(im->source, tags, &im->meta);
     return std::string();
   });
   if (!err.empty()) return fail(L, err);
@@ -406,18 +402,13 @@ int l_gps(lua_State* L) {
   return 2;
 }
 
+// img:exif(tag) → true, value (a number when the value is one) or false, message.
 int l_exif(lua_State* L) {
   Image* im = check_image(L, 1);
   std::string tag = luaL_checkstring(L, 2);
+  auto values = exif_values(im->source, {tag}, &im->meta);
   std::optional<std::string> v;
-  if (auto pool = isolation::shared_pool()) {
-    // exiv2 parses the untrusted file: in a decode helper.
-    auto a = pool->call({{"op", "exif"}, {"path", im->source}, {"tag", tag}}, file_key(im->source));
-    if (a && a->meta.value("present", false)) v = a->payload;
-  } else {
-    if (!im->meta) im->meta = std::make_shared<metadata::Bundle>(metadata::read(im->source));
-    v = im->meta->exif_value(tag);
-  }
+  if (!values.empty()) v = values.begin()->second;
   if (!v) return fail(L, "no such EXIF tag: " + tag);
   lua_pushboolean(L, 1);
   if (lua_stringtonumber(L, v->c_str()) == 0) lua_pushstring(L, v->c_str());

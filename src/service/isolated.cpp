@@ -149,14 +149,11 @@ std::string render_job(const Context& ctx, const PreparedImage& p) {
   const std::string path = p.file.path.string();
   w.mtime_ns = p.file.mtime_ns;
   w.bytes = p.file.bytes;
-  const Rect* rects[2] = {&p.region, &p.at};
-  std::int64_t* outs[2] = {w.region, w.at};
-  for (int i = 0; i < 2; ++i) {
-    outs[i][0] = rects[i]->x;
-    outs[i][1] = rects[i]->y;
-    outs[i][2] = rects[i]->w;
-    outs[i][3] = rects[i]->h;
-  }
+  auto put = [](std::int64_t out[4], const Rect& r) {
+    out[0] = r.x, out[1] = r.y, out[2] = r.w, out[3] = r.h;
+  };
+  put(w.region, p.region);
+  put(w.at, p.at);
   w.size[0] = p.size.w;
   w.size[1] = p.size.h;
   w.level = p.level;
@@ -247,20 +244,15 @@ Result<isolation::Answer> do_essentials(const json& job) {
   return isolation::Answer{{{"present", true}}, metadata::encode_packet(**e)};
 }
 
-// EXIF values (Lua's img:exif, img:gps, SipiImage.dims) read with exiv2: one "tag" (its value
-// as the payload), or a list of "tags" (the present ones in meta.values).
+// EXIF values (Lua's img:exif, img:gps, SipiImage.dims) read with exiv2: the present ones of
+// "tags", in meta.values.
 Result<isolation::Answer> do_exif(const json& job) {
   const auto bundle = metadata::read(job.at("path").get<std::string>());
-  if (job.contains("tags")) {
-    json values = json::object();
-    for (const auto& t : job.at("tags")) {
-      if (auto v = bundle.exif_value(t.get<std::string>())) values[t.get<std::string>()] = *v;
-    }
-    return isolation::Answer{{{"values", values}}, {}};
+  json values = json::object();
+  for (const auto& t : job.at("tags")) {
+    if (auto v = bundle.exif_value(t.get<std::string>())) values[t.get<std::string>()] = *v;
   }
-  auto v = bundle.exif_value(job.at("tag").get<std::string>());
-  if (!v) return isolation::Answer{{{"present", false}}, {}};
-  return isolation::Answer{{{"present", true}}, *v};
+  return isolation::Answer{{{"values", values}}, {}};
 }
 
 }  // namespace
