@@ -1,8 +1,7 @@
 // The wire between the server and a decode helper: one socket pair (SOCK_SEQPACKET, so a
 // message arrives whole or not at all) for small messages (JSON, or a binary record for renders),
-// and one memfd that the helper
-// fills with the bulk result (encoded image, pixels, tile tables) before it answers. The
-// memfd's first kWindow bytes are mapped by both processes, so an answer that fits (every tile
+// and one memfd that the helper fills with the bulk result (encoded image, pixels, tile tables)
+// before it answers. The memfd's first kWindow bytes are mapped by both processes, so an answer that fits (every tile
 // and thumbnail) crosses with one copy in and one copy out and no system call; larger ones go
 // through pwrite/pread. Every system call here costs: the round trip is paid on every tile.
 #pragma once
