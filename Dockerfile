@@ -48,7 +48,7 @@ FROM ${DEBIAN_IMAGE} AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libvips42 libglib2.0-0 libtiff6 libopenjp2-7 libjpeg62-turbo liblua5.4-0 libexiv2-27 \
-      liblcms2-2 libprotobuf-lite32 libssl3 libcurl4 libsqlite3-0 libmagic1 libseccomp2 libcairo2 libstdc++6 libgcc-s1 \
+      liblcms2-2 libprotobuf-lite32 libssl3 libcurl4 libsqlite3-0 libmagic1 libseccomp2 libcairo2 zlib1g libstdc++6 libgcc-s1 \
       ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*
 

@@ -244,7 +244,10 @@ Result<Answer> Pool::exchange(const std::string& msg, std::string_view op, const
   bool timed_out = false;
   // A helper that is not running, or that died while idle (the job cannot be sent), is
   // (re)started; that is not the file's fault, so nothing is poisoned. Two tries.
+  // A helper that died before its hello (killed, or a failed start) is treated the same way:
+  // replaced, and the job tried on the replacement.
   bool sent = false;
+  std::string failure = "no decode helper takes jobs";
   for (int attempt = 0; attempt < 2 && !sent; ++attempt) {
     if (h.pid <= 0 && !spawn(h)) return Error::internal("codec.unavailable", "cannot start a decode helper");
     if (!h.ready) {
@@ -254,7 +257,8 @@ Result<Answer> Pool::exchange(const std::string& msg, std::string_view op, const
         std::string reason = bury(h, timed_out), tail = stderr_tail(h);
         close_fd(h.err);
         log::error("decode helper did not start", {{"reason", reason}, {"stderr", tail}});
-        return Error::internal("codec.unavailable", "decode helper did not start: " + reason);
+        failure = "decode helper did not start: " + reason;
+        continue;
       }
       h.ready = true;
     }
@@ -268,7 +272,7 @@ Result<Answer> Pool::exchange(const std::string& msg, std::string_view op, const
       log::warning("decode helper died while idle", {{"reason", reason}, {"stderr", tail}});
     }
   }
-  if (!sent) return Error::internal("codec.unavailable", "no decode helper takes jobs");
+  if (!sent) return Error::internal("codec.unavailable", failure);
   std::optional<std::string> reply = receive_message(h.sock, timed_out);
   if (!reply) {
     std::string reason = bury(h, timed_out);

@@ -185,8 +185,28 @@ def test_helper_killed_while_idle_is_replaced_without_blame(iso):
         assert status == 200
         assert_pixel(decode(body), (10, 10), cell_colour(x // 100, 0), 0)
     assert metric(iso, "sipi_decode_poisoned_files") == poisoned  # nobody's file was blamed
-    idle = [json.loads(line) for line in iso.log().splitlines() if '"decode helper died while idle"' in line]
+    # A helper that had answered jobs "died while idle"; one never asked for its hello yet (the
+    # pool sends a file's jobs to one helper) "did not start". Either way: killed, and replaced.
+    idle = [json.loads(line) for line in iso.log().splitlines()
+            if '"decode helper died while idle"' in line or '"decode helper did not start"' in line]
     assert idle and all(e["reason"] == "killed" for e in idle)
+
+
+def test_helper_killed_before_its_hello_is_replaced(tmp_path):
+    import signal
+    images = tmp_path / "images"
+    images.mkdir()
+    grid_image(300, 200).save(images / "grid.png")
+    srv = start_server(str(tmp_path), str(images), env_overrides=ISOLATED)
+    try:
+        # Right after start no helper has been asked for its hello yet.
+        for pid in helper_pids(srv.proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        status, _, body = srv.request("/grid.png/full/max/0/default.jpg")
+        assert status == 200 and decode(body).size == (300, 200)
+        assert '"decode helper did not start"' in srv.log()
+    finally:
+        stop_server(srv)
 
 
 def test_helpers_are_locked_down(iso):
