@@ -38,7 +38,7 @@
 #include "metadata/metadata.h"
 #include "service/context.h"
 #include "service/image_service.h"
-#include "source/decoder.h"
+#include "source/codec.h"
 
 namespace fs = std::filesystem;
 using namespace sipi;

@@ -6,8 +6,8 @@
 #include <random>
 #include <vips/vips8>
 
-#include "source/decoder.h"
-#include "source/jp2_index.h"
+#include "source/codec.h"
+#include "source/jp2/index.h"
 
 int main(int argc, char** argv) {
   if (argc < 2 || VIPS_INIT(argv[0])) return 2;

@@ -25,7 +25,7 @@
 #include "service/isolated.h"
 #include "lua/config_file.h"
 #include "lua/runtime.h"
-#include "source/decoder.h"
+#include "source/codec.h"
 
 namespace {
 
@@ -349,11 +349,11 @@ int serve(Config cfg) {
     auto cache = sipi::cache::DerivativeCache::open(
         cfg.cache_dir, {*cache_bytes, static_cast<std::uint64_t>(cfg.cache_nfiles)});
     if (!cache) die("sipi.cache_dir: " + cache.error().message);
-    ctx->cache = std::move(*cache);
+    ctx->iiif.cache = std::move(*cache);
   }
   std::uint64_t budget = 0;
   sipi::parse_byte_size(cfg.max_decode_memory, budget);  // validated already
-  if (budget > 0) ctx->memory = std::make_shared<sipi::service::MemoryBudget>(budget);
+  if (budget > 0) ctx->iiif.memory = std::make_shared<sipi::service::MemoryBudget>(budget);
   start_isolation(*ctx, cfg, budget);
   ctx->config = std::make_shared<const Config>(std::move(cfg));
 

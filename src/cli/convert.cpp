@@ -17,7 +17,7 @@
 #include "metadata/metadata.h"
 #include "pipeline/plan.h"
 #include "pipeline/transform.h"
-#include "source/decoder.h"
+#include "source/codec.h"
 
 namespace sipi::cli {
 namespace fs = std::filesystem;

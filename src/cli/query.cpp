@@ -5,22 +5,10 @@
 #include "cli/describe.h"
 #include "metadata/icc.h"
 #include "metadata/metadata.h"
-#include "source/decoder.h"
+#include "source/codec.h"
 
 namespace sipi::cli {
 
-namespace {
-const char* format_label(source::SourceFormat f) {
-  switch (f) {
-    case source::SourceFormat::tiff: return "TIFF";
-    case source::SourceFormat::jp2: return "JPEG 2000";
-    case source::SourceFormat::jpeg: return "JPEG";
-    case source::SourceFormat::png: return "PNG";
-    case source::SourceFormat::webp: return "WebP";
-  }
-  return "?";
-}
-}  // namespace
 
 int run_query(const std::string& path, bool json) {
   auto shape = source::probe(path, 0);
@@ -36,7 +24,7 @@ int run_query(const std::string& path, bool json) {
   auto meta = metadata::read(path);
   nlohmann::ordered_json j;
   j["file"] = path;
-  j["format"] = format_label(shape->format);
+  j["format"] = std::string(source::codec_for(shape->format).name());
   j["image"] = describe_image(*img, meta.orientation());
   j["orientation_value"] = meta.orientation();
   j["icc_profile_description"] = metadata::describe_profile(icc_bytes(*img));

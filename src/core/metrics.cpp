@@ -173,6 +173,8 @@ std::string Metrics::render(const std::string& extra) const {
        "# HELP sipi_decode_memory_too_large_total Requests larger than the whole budget (SIPI's name).\n"
        "# TYPE sipi_decode_memory_too_large_total counter\nsipi_decode_memory_too_large_total " << rejected("too_large")
     << "\n";
+  o << "# HELP sipi_images_rendered_total Images decoded, transformed and encoded (stored tiles, cache hits and HEAD are not).\n"
+       "# TYPE sipi_images_rendered_total counter\nsipi_images_rendered_total " << images_rendered_.load() << "\n";
   o << "# HELP sipi_connections_open Client connections open.\n"
        "# TYPE sipi_connections_open gauge\n"
        "sipi_connections_open " << connections.load() << "\n";

@@ -24,6 +24,8 @@ class Metrics {
   // label names, for dashboards built on SIPI; an empty route is not recorded.
   void sipi_request(const std::string& http_route, const std::string& method, int status, double seconds);
   void decode_memory_acquired() { decode_memory_acquired_.fetch_add(1, std::memory_order_relaxed); }
+  // An image went through decode → transform → encode (not a stored tile, cache hit or HEAD).
+  void image_rendered() { images_rendered_.fetch_add(1, std::memory_order_relaxed); }
   void lua_kill(const std::string& reason);
   void shed(const std::string& lane, const std::string& reason);
   void decode_memory_rejected(const std::string& reason);
@@ -52,6 +54,7 @@ class Metrics {
   std::map<std::string, std::uint64_t> memory_rejected_;
   std::map<std::tuple<std::string, std::string, int>, Series> sipi_requests_;  // (route, method, status)
   std::atomic<std::uint64_t> decode_memory_acquired_{0};
+  std::atomic<std::uint64_t> images_rendered_{0};
 };
 
 Metrics& metrics();

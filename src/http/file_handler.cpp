@@ -4,7 +4,7 @@
 #include "http/file_response.h"
 #include "http/handlers.h"
 #include "http/respond.h"
-#include "source/decoder.h"
+#include "source/codec.h"
 #include "source/resolver.h"
 
 namespace sipi::http {

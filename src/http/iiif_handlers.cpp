@@ -1,6 +1,4 @@
 // IIIF image, info and base-URI redirect responses (IIIF 3.0 §2, §5, §7).
-#include <malloc.h>
-
 #include <nlohmann/json.hpp>
 
 #include "core/metrics.h"
@@ -10,6 +8,8 @@
 #include "http/respond.h"
 #include "iiif/features.h"
 #include "service/image_service.h"
+#include "service/serve_image.h"
+#include "source/codec.h"
 #include "service/info_service.h"
 
 namespace sipi::http {
@@ -30,43 +30,6 @@ void add_cache_headers(Response& r, const AppContext& ctx, const std::optional<a
   const std::string& cc = restricted ? ctx.config->cache_control_restricted : ctx.config->cache_control;
   if (!cc.empty()) r.set("Cache-Control", cc);
   if (ctx.lua && ctx.lua->has_pre_flight()) add_vary(r, "Cookie, Authorization");
-}
-
-// The encoded image, by the cheapest way: a stored JPEG tile as it is, the derivative cache,
-// or the pipeline (whose result then goes to the cache). `detail` names the way for the log.
-Result<std::string> image_body(const AppContext& ctx, const service::PreparedImage& p, std::string& detail) {
-  if (auto tile = service::stored_tile(p)) {
-    detail = "image stored tile";  // not cached: reading it again is as cheap as a cache hit
-    return std::move(*tile);
-  }
-  if (ctx.cache) {
-    if (auto hit = ctx.cache->get(p.cache_key)) {
-      detail = "image cached";
-      return std::move(*hit);
-    }
-  }
-  std::optional<service::MemoryBudget::Reservation> reserved;
-  const std::uint64_t need = ctx.memory ? service::decode_memory_estimate(p) : 0;
-  if (ctx.memory) {
-    if (need > ctx.memory->total()) {
-      metrics().decode_memory_rejected("too_large");
-      return Error{Status::payload_too_large, "decode.too_large",
-                   "needs " + std::to_string(need >> 20) + " MiB of a " + std::to_string(ctx.memory->total() >> 20) +
-                       " MiB decode budget"};
-    }
-    reserved = ctx.memory->acquire(need, std::chrono::milliseconds(1000));
-    if (reserved) metrics().decode_memory_acquired();
-    if (!reserved) {
-      metrics().decode_memory_rejected("busy");
-      return Error{Status::unavailable, "decode.memory_busy", {}};
-    }
-  }
-  auto body = service::render_image(ctx.iiif, p);
-  if (body && ctx.cache) ctx.cache->put(p.cache_key, *body);
-  // A large decode leaves free pages scattered in malloc's arenas; hand them back now rather
-  // than let the RSS stay at its peak.
-  if (need > (64u << 20)) ::malloc_trim(0);
-  return body;
 }
 
 }  // namespace
@@ -104,13 +67,14 @@ Response handle_image(const AppContext& ctx, const RequestView& req, const iiif:
   Response r;
   r.detail = "image";
   if (!req.is_head()) {
-    auto body = image_body(ctx, *p, r.detail);
+    auto body = service::serve_image(ctx.iiif, *p);
     if (!body) {
       Response e = error_response(body.error());
       if (body.error().status == Status::unavailable) e.set("Retry-After", "5");  // memory budget busy (SIPI: 5)
       return e;
     }
-    r.body = std::move(*body);
+    r.detail = body->how;
+    r.body = std::move(body->bytes);
   }
   r.set("Content-Type", std::string(iiif::format_info(ir.format).mime));
   r.set("Link", "<" + origin + p->canonical + ">;rel=\"canonical\", <" + std::string(iiif::kProfileUri) +
@@ -135,11 +99,7 @@ Response handle_info(const AppContext& ctx, const RequestView& req, const iiif::
     auto f = service::open_source(ctx.iiif, ir.ref, access_options(*decision));
     if (!f) return error_response(f.error());
     // Named like an image but not one: a damaged image, not a bitstream.
-    const std::string named = mime_for(f->path);
-    if (named == "image/jpeg" || named == "image/tiff" || named == "image/png" || named == "image/webp" ||
-        named == "image/jp2" || named == "image/jpx") {
-      return error_response(p.error());
-    }
+    if (source::is_image_type(mime_for(f->path))) return error_response(p.error());
     Response r;
     r.detail = "info bitstream";
     r.body = bitstream_info(f->path, id);

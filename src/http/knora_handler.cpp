@@ -14,7 +14,7 @@
 #include "service/isolated.h"
 #include "iiif/request.h"
 #include "metadata/essentials.h"
-#include "source/decoder.h"
+#include "source/codec.h"
 #include "source/resolver.h"
 
 namespace sipi::http {

@@ -55,8 +55,6 @@ struct AppContext {
   std::filesystem::path docroot;  // canonical, empty when no fileserver
   std::string wwwroute;
   std::shared_ptr<lua::Runtime> lua;  // null without an init script
-  std::shared_ptr<cache::DerivativeCache> cache;  // null when cache_size is 0
-  std::shared_ptr<service::MemoryBudget> memory;  // null when max_decode_memory is 0
   std::uint64_t max_body_bytes = std::uint64_t{1} << 30;  // max_post_size, parsed once
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

@@ -57,8 +57,8 @@ std::string process_metrics(const AppContext& ctx) {
         static_cast<double>(ctx.iiif.headers->hits()));
   gauge(o, "sipi_header_cache_misses_total", "Source headers parsed.", "counter",
         static_cast<double>(ctx.iiif.headers->misses()));
-  if (ctx.cache) {
-    auto s = ctx.cache->stats();
+  if (ctx.iiif.cache) {
+    auto s = ctx.iiif.cache->stats();
     gauge(o, "sipi_cache_hits_total", "Derivative cache hits.", "counter", static_cast<double>(s.hits));
     gauge(o, "sipi_cache_misses_total", "Derivative cache misses.", "counter", static_cast<double>(s.misses));
     gauge(o, "sipi_cache_writes_total", "Derivatives stored.", "counter", static_cast<double>(s.writes));
@@ -71,9 +71,9 @@ std::string process_metrics(const AppContext& ctx) {
     gauge(o, "sipi_cache_size_bytes", "Bytes in the derivative cache.", "gauge", static_cast<double>(s.bytes));
     gauge(o, "sipi_cache_files", "Files in the derivative cache.", "gauge", static_cast<double>(s.files));
     gauge(o, "sipi_cache_size_limit_bytes", "cache_size (0 = unlimited).", "gauge",
-          static_cast<double>(ctx.cache->limits().max_bytes));
+          static_cast<double>(ctx.iiif.cache->limits().max_bytes));
     gauge(o, "sipi_cache_files_limit", "cache_nfiles (0 = unlimited).", "gauge",
-          static_cast<double>(ctx.cache->limits().max_files));
+          static_cast<double>(ctx.iiif.cache->limits().max_files));
   }
   if (ctx.iiif.isolation) o << ctx.iiif.isolation->metrics_text();
   return o.str();

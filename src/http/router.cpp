@@ -8,11 +8,11 @@ namespace sipi::http {
 namespace {
 
 Job now(Response r, const char* route = "other") {
-  return {false, [r = std::move(r)]() { return r; }, Lane::cheap, route};
+  return {false, [r = std::move(r)]() { return r; }, Lane::cheap, route, {}};
 }
 
 // Work on a worker thread, in a lane, with a metrics label.
-Job work(Lane lane, const char* route, std::function<Response()> run) { return {true, std::move(run), lane, route}; }
+Job work(Lane lane, const char* route, std::function<Response()> run) { return {true, std::move(run), lane, route, {}}; }
 
 // Known before any file is opened: an image request is cheap when its output is bounded to a
 // small size by the URL itself (w, | ,h | w,h | !w,h with the given sides ≤ 1024). Everything

@@ -32,7 +32,7 @@
 #include "lua/server_api.h"
 #include "metadata/metadata.h"
 #include "pipeline/transform.h"
-#include "source/decoder.h"
+#include "source/codec.h"
 #include "isolation/pool.h"
 
 namespace sipi::lua {
@@ -427,19 +427,9 @@ int l_mimetype_consistency(lua_State* L) {
     std::string ext = std::filesystem::path(name).extension().string();
     for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (fmt) {
-      struct Kind { source::SourceFormat f; const char* mimes; const char* exts; };
-      static const Kind kKinds[] = {
-          {source::SourceFormat::tiff, " image/tiff ", " .tif .tiff "},
-          {source::SourceFormat::jpeg, " image/jpeg image/pjpeg ", " .jpg .jpeg .jpe "},
-          {source::SourceFormat::png, " image/png ", " .png "},
-          {source::SourceFormat::jp2, " image/jp2 image/jpx image/x-jp2-codestream ", " .jp2 .jpx .j2k .jpf .j2c "},
-          {source::SourceFormat::webp, " image/webp ", " .webp "}};
-      for (const auto& k : kKinds) {
-        if (k.f == *fmt) {
-          ok = std::string(k.mimes).find(" " + mime + " ") != std::string::npos && !ext.empty() &&
-               std::string(k.exts).find(" " + ext + " ") != std::string::npos;
-        }
-      }
+      const source::Codec& codec = source::codec_for(*fmt);
+      ok = codec.mime_names().find(" " + mime + " ") != std::string_view::npos && !ext.empty() &&
+           codec.extensions().find(" " + ext + " ") != std::string_view::npos;
     }
   }
   lua_pushboolean(L, 1);

@@ -13,7 +13,13 @@
 #include "source/header_cache.h"
 #include "source/resolver.h"
 
+namespace sipi::cache {
+class DerivativeCache;
+}
+
 namespace sipi::service {
+
+class MemoryBudget;
 
 struct Context {
   source::ImageRoot root;
@@ -25,6 +31,10 @@ struct Context {
   std::shared_ptr<source::HeaderCache> headers = std::make_shared<source::HeaderCache>();
   // Decode helpers (decode_isolation = "all"); null = decode in this process.
   std::shared_ptr<isolation::Pool> isolation;
+  // Encoded images already served; null when cache_size is 0.
+  std::shared_ptr<cache::DerivativeCache> cache;
+  // Bounds what decodes in flight may hold; null when max_decode_memory is 0.
+  std::shared_ptr<MemoryBudget> memory;
 
   static Context from_config(const Config& c, std::filesystem::path canonical_imgroot);
 };

@@ -1,20 +1,13 @@
 #include "service/image_service.h"
 
-#include <cstdio>
-#include <cstring>
-
-#include <sys/stat.h>
-
 #include <cmath>
 
 #include "encode/encode.h"
 #include "pipeline/plan.h"
 #include "pipeline/transform.h"
 #include "service/isolated.h"
-#include "source/decoder.h"
-#include "source/jp2_index.h"
+#include "source/codec.h"
 #include "source/stored_tiles.h"
-#include "source/tiff_region.h"
 
 namespace sipi::service {
 
@@ -41,13 +34,14 @@ Dim rotated(Dim d, const iiif::Rotation& r) {
           static_cast<std::int64_t>(std::ceil(d.w * s + d.h * c))};
 }
 
-// A JPEG 2000 region up to this size is decoded in one go through the file's tile index (its
-// samples are held as 32-bit integers while decoding: 8 MP RGB is 96 MB); larger ones go through
-// libvips, which decodes tile by tile.
-constexpr std::int64_t kDirectJp2MaxPixels = 8 << 20;
-// Tiled TIFF regions are read into one buffer up to this size (16 MP RGB is 48 MB); beyond,
-// libvips streams them.
-constexpr std::int64_t kDirectTiffMaxPixels = 16 << 20;
+// What the codec is asked to decode for `p`.
+source::DecodeRequest decode_request(const PreparedImage& p) {
+  // Sequential access (less memory, read-ahead) only suits a pipeline that consumes the level
+  // top to bottom: the whole image and no rotation (rotations read out of order).
+  const bool sequential =
+      p.region == Rect{0, 0, p.shape.size.w, p.shape.size.h} && p.request.rotation.effective() == 0.0;
+  return {p.level, p.at, p.region, sequential};
+}
 
 }  // namespace
 
@@ -104,32 +98,8 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
 }
 
 std::uint64_t decode_memory_estimate(const PreparedImage& p) {
-  const Dim lv = p.shape.levels[p.level].size;
-  const Rect at = p.at;
+  const std::uint64_t in = source::codec_for(p.shape.format).decode_memory(p.shape, decode_request(p));
   const auto px = [](std::int64_t w, std::int64_t h) { return static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h); };
-  constexpr std::uint64_t kPixel = 4 * 2;  // up to 4 bands of 16 bits
-  std::uint64_t in = 0;
-  if (p.shape.format == source::SourceFormat::jp2 && px(at.w, at.h) <= kDirectJp2MaxPixels) {
-    in = px(at.w, at.h) * (4 * 4 + kPixel);  // OpenJPEG's 32-bit samples, then ours
-  } else if (p.shape.format == source::SourceFormat::tiff && p.shape.tile.w > 0 &&
-             px(at.w, at.h) <= kDirectTiffMaxPixels) {
-    in = px(at.w, at.h) * kPixel;  // read into one buffer
-  } else if (p.shape.tile.w > 0) {
-    in = px(lv.w, 2 * p.shape.tile.h) * kPixel;  // libvips streams rows of tiles
-  } else {
-    in = px(lv.w, lv.h) * kPixel;  // a strip or single-level image: libvips may hold the whole level
-  }
-  if (p.shape.format == source::SourceFormat::jp2) {
-    // OpenJPEG builds its precinct and code-block structures for every tile it touches, at full
-    // size whatever the decoded area: about 0.1 byte per pixel of tile (measured on a
-    // 100000² single-tile file: 2.8 GB). Counted generously, so such a file is refused, not tried.
-    const Dim tile = p.shape.tile.w > 0 ? p.shape.tile : p.shape.size;
-    const std::uint64_t tiles_touched =
-        p.shape.tile.w > 0 ? static_cast<std::uint64_t>((p.region.w + tile.w - 1) / tile.w + 1) *
-                                 static_cast<std::uint64_t>((p.region.h + tile.h - 1) / tile.h + 1)
-                           : 1;
-    in += px(tile.w, tile.h) / 4 * std::min<std::uint64_t>(tiles_touched, 64);
-  }
   // Output: small ones are computed in one piece; large ones stream, and the encoded result
   // (at worst about the size of the raw pixels) is held in memory before sending.
   const std::uint64_t out = px(p.size.w, p.size.h);
@@ -148,24 +118,8 @@ bool serves_source_as_is(const PreparedImage& p) {
       p.size.h != full.h) {
     return false;
   }
-  switch (p.shape.format) {
-    case source::SourceFormat::tiff: return rq.format == iiif::Format::tif;
-    case source::SourceFormat::jpeg: return rq.format == iiif::Format::jpg;
-    case source::SourceFormat::png: return rq.format == iiif::Format::png;
-    case source::SourceFormat::webp: return rq.format == iiif::Format::webp;
-    case source::SourceFormat::jp2: {
-      if (rq.format != iiif::Format::jp2) return false;
-      // image/jp2 is the JP2 file format: a bare codestream (.j2k) goes through the encoder.
-      static const unsigned char kSignature[12] = {0, 0, 0, 12, 'j', 'P', ' ', ' ', 13, 10, 0x87, 10};
-      unsigned char head[12] = {0};
-      std::FILE* f = std::fopen(p.file.path.c_str(), "rb");
-      if (!f) return false;
-      const bool whole = std::fread(head, 1, sizeof head, f) == sizeof head;
-      std::fclose(f);
-      return whole && std::memcmp(head, kSignature, sizeof head) == 0;
-    }
-  }
-  return false;
+  const source::Codec& codec = source::codec_for(p.shape.format);
+  return iiif::format_info(rq.format).mime == codec.mime() && codec.is_interchange_file(p.file.path);
 }
 
 std::optional<std::string> stored_tile(const PreparedImage& p) {
@@ -196,24 +150,10 @@ std::optional<std::string> stored_tile(const PreparedImage& p) {
 
 Result<std::string> render_image(const Context& ctx, const PreparedImage& p) {
   if (ctx.isolation) return render_isolated(*ctx.isolation, ctx, p);
-  const std::size_t level = p.level;
-  // Sequential access (less memory, read-ahead) only suits a pipeline that consumes the level
-  // top to bottom: the whole image and no rotation (rotations read out of order).
-  bool sequential = p.region == Rect{0, 0, p.shape.size.w, p.shape.size.h} && p.request.rotation.effective() == 0.0;
+  if (!p.header) return Error::internal("source.header", "render without a source header");
   const Rect at = p.at;
-  std::optional<vips::VImage> decoded;
-  if (p.header && p.header->jp2() && at.w * at.h <= kDirectJp2MaxPixels) {
-    auto r = source::decode_jp2_region(p.file.path, *p.header->jp2(), p.shape, p.shape.levels[level].index, at);
-    if (r) decoded = std::move(*r);  // otherwise the general path below tries, and reports
-  }
-  if (!decoded && p.shape.format == source::SourceFormat::tiff) {
-    decoded = source::decode_tiff_region(p.file.path, p.file.mtime_ns, p.shape.levels[level], at, kDirectTiffMaxPixels);
-  }
-  if (!decoded) {
-    auto img = source::load_level(p.file.path, p.shape, level, sequential);
-    if (!img) return img.error();
-    decoded = *img;
-  }
+  auto decoded = source::codec_for(p.shape.format).decode(*p.header, decode_request(p));
+  if (!decoded) return decoded.error();
   try {
     vips::VImage v = *decoded;
     if (v.width() != at.w || v.height() != at.h) v = pipeline::crop(v, at);

@@ -2,7 +2,7 @@
 
 #include "iiif/info.h"
 #include "service/image_service.h"
-#include "source/decoder.h"
+#include "source/codec.h"
 
 namespace sipi::service {
 namespace {

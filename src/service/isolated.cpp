@@ -3,7 +3,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "source/decoder.h"
+#include "source/codec.h"
 
 namespace sipi::service {
 namespace {
@@ -24,7 +24,9 @@ json shape_json(const source::ImageShape& s) {
 
 source::ImageShape shape_from(const json& j, std::string icc) {
   source::ImageShape s;
-  s.format = static_cast<source::SourceFormat>(j.at("format").get<int>());
+  auto format = source::format_from_number(j.at("format").get<int>());
+  if (!format) throw std::runtime_error("unknown source format");
+  s.format = *format;
   s.size = {j.at("w").get<std::int64_t>(), j.at("h").get<std::int64_t>()};
   s.pages = j.at("pages").get<int>();
   s.page_index = j.at("page_index").get<int>();
@@ -127,7 +129,7 @@ Result<isolation::Answer> do_probe(const json& job) {
 
 Result<isolation::Answer> do_stored(const json& job) {
   auto shape = shape_from(job.at("shape"), {});
-  auto t = source::read_stored_tiles(job.at("path").get<std::string>(), shape);
+  auto t = source::codec_for(shape.format).stored_tiles(job.at("path").get<std::string>(), shape);
   if (!t) return isolation::Answer{{{"none", true}}, {}};
   return isolation::Answer{{{"none", false}}, tables_bytes(*t)};
 }
@@ -281,7 +283,7 @@ source::HeaderLoaders isolated_loaders(std::shared_ptr<isolation::Pool> pool) {
     }
   };
   l.stored = [pool](const source::SourceHeader& h) -> std::optional<source::StoredTiles> {
-    if (h.shape.format != source::SourceFormat::tiff || h.shape.tile.w <= 0) return std::nullopt;
+    if (!source::codec_for(h.shape.format).capabilities().stored_tiles || h.shape.tile.w <= 0) return std::nullopt;
     auto a = pool->call({{"op", "stored"}, {"path", h.path.string()}, {"shape", shape_json(h.shape)}},
                         key_of(h.path, h.mtime_ns, h.bytes));
     if (!a || a->meta.value("none", true)) return std::nullopt;

@@ -1,6 +1,6 @@
 #include "source/header_cache.h"
 
-#include "source/decoder.h"
+#include "source/codec.h"
 
 namespace sipi::source {
 

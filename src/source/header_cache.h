@@ -15,7 +15,7 @@
 #include <unordered_map>
 
 #include "core/result.h"
-#include "source/jp2_index.h"
+#include "source/codec.h"
 #include "source/shape.h"
 #include "source/stored_tiles.h"
 
@@ -36,23 +36,27 @@ struct SourceHeader {
   std::int64_t mtime_ns = 0, bytes = 0;
   ImageShape shape;
   std::function<std::optional<StoredTiles>(const SourceHeader&)> load_stored;  // empty = in process
-  // TIFF levels whose JPEG tiles can be sent as stored.
+  // Levels whose JPEG tiles can be sent as stored.
   const std::optional<StoredTiles>& stored() const {
-    std::call_once(stored_once_, [this] { stored_ = load_stored ? load_stored(*this) : read_stored_tiles(path, shape); });
+    std::call_once(stored_once_, [this] {
+      if (load_stored) {
+        stored_ = load_stored(*this);
+      } else if (codec_for(shape.format).capabilities().stored_tiles) {
+        stored_ = codec_for(shape.format).stored_tiles(path, shape);
+      }
+    });
     return stored_;
   }
-  // JPEG 2000: where each tile lies, for region decodes.
-  const std::optional<Jp2Index>& jp2() const {
-    std::call_once(jp2_once_, [this] {
-      if (shape.format == SourceFormat::jp2) jp2_ = index_jp2(path);
-    });
-    return jp2_;
+  // The codec's per-file index (e.g. where each JPEG 2000 tile lies), or null.
+  const FileIndex* index() const {
+    std::call_once(index_once_, [this] { index_ = codec_for(shape.format).index(path); });
+    return index_.get();
   }
 
  private:
-  mutable std::once_flag stored_once_, jp2_once_;
+  mutable std::once_flag stored_once_, index_once_;
   mutable std::optional<StoredTiles> stored_;
-  mutable std::optional<Jp2Index> jp2_;
+  mutable std::shared_ptr<const FileIndex> index_;
 };
 
 class HeaderCache {

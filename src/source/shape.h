@@ -1,5 +1,5 @@
 // What a source image looks like before any pixel is decoded: format, size, the resolution
-// levels it can decode cheaply and its native tiling. Built by Decoder::probe from headers only.
+// levels it can decode cheaply and its native tiling. Built by Codec::probe from headers only.
 #pragma once
 
 #include <string>
@@ -14,8 +14,8 @@ enum class SourceFormat { tiff, jp2, jpeg, png, webp };
 // The MIME type of a source format (what libmagic, and so SIPI, reports).
 const char* mime_type(SourceFormat f);
 
-// One decodable resolution. `index` is codec-specific: a TIFF directory (page), a SubIFD
-// number, a JPEG 2000 discard-level count or a JPEG DCT shrink factor.
+// One decodable resolution. `index` and `subifd` belong to the codec that made the level (only it
+// reads them): a TIFF directory and SubIFD, a JPEG 2000 discard-level count, a JPEG shrink factor.
 struct Level {
   Dim size;
   int index = 0;

@@ -1,6 +1,7 @@
-// Stored JPEG tiles of a pyramidal TIFF, sent as they are: an aligned tile request at a level
-// whose tiles are already baseline JPEG needs neither decode nor encode, only the tile's bytes
-// with the shared JPEG tables put back in front (TIFF "abbreviated" JPEG streams).
+// Stored JPEG tiles, sent as they are: an aligned tile request at a level whose tiles are already
+// baseline JPEG needs neither decode nor encode, only the tile's bytes with the shared JPEG tables
+// put back in front ("abbreviated" JPEG streams, as pyramidal TIFFs store them). A codec with
+// the stored_tiles capability reads the tables (Codec::stored_tiles); sending is format-free.
 #pragma once
 
 #include <cstdint>
@@ -29,10 +30,6 @@ struct StoredTiles {
   std::vector<std::optional<StoredJpegLevel>> levels;  // parallel to ImageShape::levels
   std::size_t bytes() const;                           // memory held, for cache accounting
 };
-
-// Reads the tile tables of every level of a tiled TIFF. Levels that do not qualify are empty;
-// nothing when no level qualifies.
-std::optional<StoredTiles> read_stored_tiles(const std::filesystem::path& path, const ImageShape& shape);
 
 // The complete JPEG file of tile (col, row) of `level`. Errors: 500 codec.stored_tile when the
 // file no longer holds what the index says (truncated, or a tile without SOI).

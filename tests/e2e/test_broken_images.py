@@ -3,6 +3,7 @@ declare 100000 × 100000 pixels (decompression bombs), zero sizes, corrupt JPEG 
 Each request gets a clean status (never a hang or a crash), memory stays bounded, and the
 server keeps serving."""
 import os
+import random
 import struct
 import subprocess
 import zlib
@@ -103,7 +104,7 @@ def broken(tmp_path_factory):
     # Corrupt JPEG 2000 codestreams: garbage in the tile data, a broken SOT, a cut main header.
     jp2 = bytearray((root / "ok.jp2").read_bytes())
     sot = jp2.find(b"\xff\x90")
-    files["garbage-tiles.jp2"] = bytes(jp2[: sot + 14]) + os.urandom(len(jp2) - sot - 14)
+    files["garbage-tiles.jp2"] = bytes(jp2[: sot + 14]) + random.Random(7).randbytes(len(jp2) - sot - 14)
     bad_sot = bytearray(jp2)
     struct.pack_into(">I", bad_sot, sot + 6, 0xFFFFFFF0)  # Psot beyond the file
     files["bad-psot.jp2"] = bytes(bad_sot)

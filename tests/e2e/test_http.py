@@ -21,10 +21,23 @@ def test_canonical_full_max(server):
     assert headers["link"].startswith(f"<http://127.0.0.1:{server.port}/grid.png/full/max/0/default.jpg>")
 
 
+def rendered(server):
+    _, _, body = server.request("/metrics")
+    for line in body.decode().splitlines():
+        if line.startswith("sipi_images_rendered_total "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no sipi_images_rendered_total in /metrics")
+
+
 def test_head_image_does_not_decode(server):
+    before = rendered(server)
     status, headers, body = server.request("/grid.png/full/max/0/default.png", method="HEAD")
     assert status == 200 and body == b""
     assert headers["content-type"] == "image/png"
+    assert rendered(server) == before  # answered from the header alone
+    # The counter does count: a GET of a URL never asked for before renders once.
+    assert server.request("/grid.png/full/31,/0/default.png")[0] == 200
+    assert rendered(server) == before + 1
     # HEAD validates like GET: a bad size is still a 400.
     assert server.request("/grid.png/full/9999,/0/default.png", method="HEAD")[0] == 400
 

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <vips/vips8>
 
-#include "source/decoder.h"
-#include "source/jp2_index.h"
+#include "source/codec.h"
+#include "source/jp2/index.h"
 
 namespace fs = std::filesystem;
 using sipi::Rect;

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <vips/vips8>
 
-#include "source/decoder.h"
-#include "source/tiff_region.h"
+#include "source/codec.h"
+#include "source/tiff/region.h"
 
 namespace fs = std::filesystem;
 using sipi::Rect;

@@ -1,5 +1,5 @@
 // OpenJPEG handles as unique_ptrs, and a message handler that drops OpenJPEG's chatter; shared
-// by the header probe (jp2.cpp) and the region decoder (jp2_index.cpp).
+// by the header probe (codec.cpp) and the region decoder (region.cpp).
 #pragma once
 
 #include <openjpeg.h>

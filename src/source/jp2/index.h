@@ -11,14 +11,16 @@
 #include <string>
 #include <vector>
 
+#include <vips/vips8>
+
 #include "core/geometry.h"
 #include "core/result.h"
+#include "source/codec.h"
 #include "source/shape.h"
-#include <vips/vips8>
 
 namespace sipi::source {
 
-struct Jp2Index {
+struct Jp2Index final : FileIndex {
   std::string main_header;  // SOC up to the first SOT
   std::uint32_t x_siz = 0, y_siz = 0, x_tsiz = 0, y_tsiz = 0, xt_osiz = 0, yt_osiz = 0;
   std::uint32_t tiles_across = 0, tiles_down = 0;
@@ -30,7 +32,7 @@ struct Jp2Index {
   };
   std::vector<std::vector<Part>> tiles;  // tile-parts per tile index, in file order
 
-  std::size_t bytes() const;
+  std::size_t bytes() const override;
 };
 
 // Builds the index, or nothing when the file needs what only the full decoder path handles: an

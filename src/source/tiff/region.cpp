@@ -1,4 +1,4 @@
-#include "source/tiff_region.h"
+#include "source/tiff/region.h"
 
 #include <tiffio.h>
 
@@ -7,6 +7,8 @@
 #include <list>
 #include <memory>
 #include <string>
+
+#include "source/tiff/tiff.h"
 
 namespace sipi::source {
 namespace {
@@ -20,11 +22,9 @@ struct Layout {
 
 struct Handle {
   std::string key;
-  TIFF* tif = nullptr;
+  TiffPtr file;
+  TIFF* tif = nullptr;  // file.get()
   Layout layout;
-  ~Handle() {
-    if (tif) TIFFClose(tif);
-  }
 };
 
 // The layouts this reader handles; libtiff turns JPEG's YCbCr into RGB (JPEGCOLORMODE).
@@ -94,7 +94,8 @@ Handle* handle_for(const std::filesystem::path& path, std::int64_t version, cons
   }
   auto h = std::make_unique<Handle>();
   h->key = std::move(key);
-  h->tif = TIFFOpen(path.c_str(), "rm");  // 'm': no memory-mapping of files that may change
+  h->file.reset(TIFFOpen(path.c_str(), "rm"));  // 'm': no memory-mapping of files that may change
+  h->tif = h->file.get();
   if (!h->tif || !TIFFSetDirectory(h->tif, static_cast<tdir_t>(level.index))) return nullptr;
   if (level.subifd >= 0) {
     toff_t* subs = nullptr;

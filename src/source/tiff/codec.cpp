@@ -4,17 +4,13 @@
 // header; libvips then decodes only the tiles a region touches.
 #include <tiffio.h>
 
-#include <memory>
-
-#include "source/decoder.h"
+#include "source/codec.h"
+#include "source/header_cache.h"
+#include "source/tiff/region.h"
+#include "source/tiff/tiff.h"
 
 namespace sipi::source {
 namespace {
-
-struct TiffCloser {
-  void operator()(TIFF* t) const { TIFFClose(t); }
-};
-using TiffPtr = std::unique_ptr<TIFF, TiffCloser>;
 
 struct Dir {
   Dim size;
@@ -45,13 +41,6 @@ bool is_reduction(Dim full, Dim level, int k) {
   std::int64_t f = std::int64_t{1} << k;
   auto near = [&](std::int64_t a, std::int64_t b) { return a >= b / f - 1 && a <= (b + f - 1) / f + 1; };
   return near(level.w, full.w) && near(level.h, full.h);
-}
-
-}  // namespace
-
-void init_codecs() {
-  TIFFSetWarningHandler(nullptr);
-  TIFFSetErrorHandler(nullptr);
 }
 
 Result<ImageShape> probe_tiff(const std::filesystem::path& path, int page) {
@@ -100,11 +89,54 @@ Result<ImageShape> probe_tiff(const std::filesystem::path& path, int page) {
   return s;
 }
 
-vips::VImage load_tiff(const std::filesystem::path& path, const Level& l, bool sequential) {
-  auto opts = vips::VImage::option()->set("page", l.index)->set(
-      "access", sequential ? VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM)->set("fail_on", VIPS_FAIL_ON_ERROR);
-  if (l.subifd >= 0) opts->set("subifd", l.subifd);
-  return vips::VImage::tiffload(path.c_str(), opts);
+// Tiled regions up to this size are read into one buffer by region.cpp (16 MP RGB is 48 MB);
+// beyond, libvips streams them.
+constexpr std::int64_t kDirectMaxPixels = 16 << 20;
+
+class TiffCodec final : public Codec {
+ public:
+  SourceFormat format() const override { return SourceFormat::tiff; }
+  std::string_view name() const override { return "TIFF"; }
+  std::string_view mime() const override { return "image/tiff"; }
+  std::string_view mime_names() const override { return " image/tiff "; }
+  std::string_view extensions() const override { return " .tif .tiff "; }
+  Capabilities capabilities() const override { return {true, true, true, true}; }
+
+  Result<ImageShape> probe(const std::filesystem::path& path, int page) const override { return probe_tiff(path, page); }
+
+  vips::VImage load(const std::filesystem::path& path, const ImageShape&, const Level& l, bool sequential) const override {
+    auto opts = vips::VImage::option()->set("page", l.index)->set(
+        "access", sequential ? VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM)->set("fail_on", VIPS_FAIL_ON_ERROR);
+    if (l.subifd >= 0) opts->set("subifd", l.subifd);
+    return vips::VImage::tiffload(path.c_str(), opts);
+  }
+
+  Result<vips::VImage> decode(const SourceHeader& h, const DecodeRequest& r) const override {
+    if (auto v = decode_tiff_region(h.path, h.mtime_ns, h.shape.levels[r.level], r.at, kDirectMaxPixels)) return *v;
+    return Codec::decode(h, r);
+  }
+
+  std::uint64_t decode_memory(const ImageShape& s, const DecodeRequest& r) const override {
+    const auto px = static_cast<std::uint64_t>(r.at.w) * static_cast<std::uint64_t>(r.at.h);
+    if (s.tile.w > 0 && px <= static_cast<std::uint64_t>(kDirectMaxPixels)) return px * kBytesPerPixel;  // one buffer
+    return Codec::decode_memory(s, r);
+  }
+
+  std::optional<StoredTiles> stored_tiles(const std::filesystem::path& path, const ImageShape& s) const override {
+    return read_stored_tiles(path, s);
+  }
+};
+
+}  // namespace
+
+const Codec& tiff_codec() {
+  static const TiffCodec c;
+  return c;
+}
+
+void init_tiff() {
+  TIFFSetWarningHandler(nullptr);
+  TIFFSetErrorHandler(nullptr);
 }
 
 }  // namespace sipi::source

@@ -1,0 +1,52 @@
+#include "service/serve_image.h"
+
+#include <malloc.h>
+
+#include "cache/derivative_cache.h"
+#include "core/metrics.h"
+#include "service/memory_budget.h"
+
+namespace sipi::service {
+namespace {
+
+// A reservation of the decode budget for `p`, or why there is none.
+Result<std::optional<MemoryBudget::Reservation>> reserve(const Context& ctx, std::uint64_t need) {
+  if (!ctx.memory) return std::optional<MemoryBudget::Reservation>();
+  if (need > ctx.memory->total()) {
+    metrics().decode_memory_rejected("too_large");
+    return Error{Status::payload_too_large, "decode.too_large",
+                 "needs " + std::to_string(need >> 20) + " MiB of a " + std::to_string(ctx.memory->total() >> 20) +
+                     " MiB decode budget"};
+  }
+  auto r = ctx.memory->acquire(need, std::chrono::milliseconds(1000));
+  if (!r) {
+    metrics().decode_memory_rejected("busy");
+    return Error{Status::unavailable, "decode.memory_busy", {}};
+  }
+  metrics().decode_memory_acquired();
+  return std::optional<MemoryBudget::Reservation>(std::move(*r));
+}
+
+}  // namespace
+
+Result<ImageBody> serve_image(const Context& ctx, const PreparedImage& p) {
+  if (auto tile = stored_tile(p)) {
+    return ImageBody{std::move(*tile), "image stored tile"};  // not cached: as cheap as a cache hit
+  }
+  if (ctx.cache) {
+    if (auto hit = ctx.cache->get(p.cache_key)) return ImageBody{std::move(*hit), "image cached"};
+  }
+  const std::uint64_t need = ctx.memory ? decode_memory_estimate(p) : 0;
+  auto reserved = reserve(ctx, need);
+  if (!reserved) return reserved.error();
+  auto body = render_image(ctx, p);
+  metrics().image_rendered();
+  // A large decode leaves free pages scattered in malloc's arenas; hand them back now rather
+  // than let the RSS stay at its peak.
+  if (need > (64u << 20)) ::malloc_trim(0);
+  if (!body) return body.error();
+  if (ctx.cache) ctx.cache->put(p.cache_key, *body);
+  return ImageBody{std::move(*body), "image"};
+}
+
+}  // namespace sipi::service
