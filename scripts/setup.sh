@@ -16,7 +16,7 @@ PACKAGES=(
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 # --test: what only the test suite needs (a real browser for the viewer test, ICC profiles).
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(chromium icc-profiles-free libgs-common libimage-exiftool-perl libopenjp2-tools grokj2k-tools openjph-tools clang libclang-rt-14-dev debootstrap)
+  PACKAGES+=(chromium icc-profiles-free libgs-common libimage-exiftool-perl libopenjp2-tools grokj2k-tools openjph-tools clang libclang-rt-14-dev debootstrap python3-pytest-xdist)
 fi
 
 missing=()

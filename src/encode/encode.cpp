@@ -35,7 +35,9 @@ Result<std::string> encode(const VImage& in, iiif::Format f, const Options& opts
     switch (f) {
       case iiif::Format::jpg:
         if (static_cast<std::int64_t>(in.width()) * in.height() <= kSmallPixels) {
-          if (auto small = encode_small_jpeg(without_alpha(in), opts.quality)) return std::move(*small);
+          auto small = encode_small_jpeg(without_alpha(in), opts.quality);
+          if (!small) return small.error();
+          if (*small) return std::move(**small);
         }
         return take(without_alpha(in).jpegsave_buffer(VImage::option()->set("Q", opts.quality)->set("strip", true)));
       case iiif::Format::png:

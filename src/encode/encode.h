@@ -16,8 +16,9 @@ struct Options {
 };
 
 // JPEG of a small 8-bit grey or RGB image, computed and encoded on the calling thread; nothing
-// when the image does not qualify or libvips fails (the caller then uses encode()).
-std::optional<std::string> encode_small_jpeg(const vips::VImage& img, int quality);
+// when the image does not qualify or libjpeg fails (the caller then uses jpegsave). Errors: 500
+// codec.decode when the pixels cannot be computed (a damaged source).
+Result<std::optional<std::string>> encode_small_jpeg(const vips::VImage& img, int quality);
 
 // A one-page PDF showing `rgb8` (8-bit grey or RGB), embedding `jpeg` (its JPEG encoding) as
 // is. Errors: 500 codec.encode.

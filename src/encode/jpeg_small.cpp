@@ -32,14 +32,17 @@ struct RegionUnref {
 
 }  // namespace
 
-std::optional<std::string> encode_small_jpeg(const vips::VImage& img, int quality) {
+Result<std::optional<std::string>> encode_small_jpeg(const vips::VImage& img, int quality) {
   const int w = img.width(), h = img.height(), bands = img.bands();
-  if (img.format() != VIPS_FORMAT_UCHAR || (bands != 1 && bands != 3)) return std::nullopt;
+  if (img.format() != VIPS_FORMAT_UCHAR || (bands != 1 && bands != 3)) return std::optional<std::string>();
   std::unique_ptr<VipsRegion, RegionUnref> region(vips_region_new(img.get_image()));
   VipsRect all{0, 0, w, h};
   if (!region || vips_region_prepare(region.get(), &all) != 0) {
+    // The pixels did not compute (a damaged source). Not retried through jpegsave: a loader's
+    // tile cache may hand the second evaluation the failed tiles as black, and report success.
+    std::string why = vips_error_buffer();
     vips_error_clear();
-    return std::nullopt;  // the general encoder will report it
+    return Error::internal("codec.decode", why);
   }
   const auto* pixels = reinterpret_cast<const JSAMPLE*>(VIPS_REGION_ADDR(region.get(), 0, 0));
   const std::size_t stride = VIPS_REGION_LSKIP(region.get());
@@ -54,7 +57,7 @@ std::optional<std::string> encode_small_jpeg(const vips::VImage& img, int qualit
   if (setjmp(err.jump)) {
     jpeg_destroy_compress(&cinfo);
     std::free(out);
-    return std::nullopt;
+    return std::optional<std::string>();  // jpegsave will try, and report
   }
   jpeg_create_compress(&cinfo);
   jpeg_mem_dest(&cinfo, &out, &out_len);
@@ -76,7 +79,7 @@ std::optional<std::string> encode_small_jpeg(const vips::VImage& img, int qualit
   jpeg_destroy_compress(&cinfo);
   std::string body(reinterpret_cast<const char*>(out), out_len);
   std::free(out);
-  return body;
+  return std::optional<std::string>(std::move(body));
 }
 
 }  // namespace sipi::encode

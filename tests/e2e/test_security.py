@@ -80,7 +80,7 @@ def test_server_survives_the_battery(server):
 
 def test_url_too_long(server):
     status, _, _ = server.request("/" + "a" * 5000 + "/info.json")
-    assert status in (414, 431)
+    assert status == 414  # URI Too Long: the target, not the header fields
     assert server.alive()
 
 
@@ -160,15 +160,19 @@ def test_thousand_idle_connections_do_not_block_others(server):
     assert server.alive() and server.request("/health")[0] == 200
 
 
-@pytest.mark.parametrize("rng", [
-    "bytes=" + ",".join(f"{i}-{i}" for i in range(2000)),  # thousands of ranges
-    "bytes=0-0,0-0,0-0,0-0",                                  # overlapping
-    "bytes=99999999999999999999-",                            # beyond 64 bits
-    "bytes=-0", "bytes=5-1", "bytes=-", "bytes=--1", "bits=0-1", "bytes=0-1;x", "bytes= 0 - 1",
-    "bytes=0-" + "9" * 5000,
-], ids=lambda r: r[:24])
-def test_range_abuse(server, rng):
+# Each abuse gets one answer: a header too large for the parser is 431; a satisfiable-looking
+# but empty suffix ("-0") is 416 (RFC 9110 §14.1.2); anything the server cannot or need not
+# honour (overlapping, out of 64 bits, malformed) is ignored, as the RFC allows: the whole file.
+@pytest.mark.parametrize("rng,want", [
+    ("bytes=" + ",".join(f"{i}-{i}" for i in range(2000)), 431),  # thousands of ranges
+    ("bytes=0-0,0-0,0-0,0-0", 200),                                # overlapping
+    ("bytes=99999999999999999999-", 200),                          # beyond 64 bits
+    ("bytes=-0", 416), ("bytes=5-1", 200), ("bytes=-", 200), ("bytes=--1", 200), ("bits=0-1", 200),
+    ("bytes=0-1;x", 200), ("bytes= 0 - 1", 200),
+    ("bytes=0-" + "9" * 5000, 200),
+], ids=lambda r: str(r)[:24])
+def test_range_abuse(server, rng, want):
     status, _, body = server.request("/grid.png/file", headers={"Range": rng})
-    assert status in (200, 206, 400, 404, 416, 431), status
+    assert status == want
     assert len(body) < 10_000_000
     assert server.alive() and server.request("/health")[0] == 200
