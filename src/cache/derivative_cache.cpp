@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/form.h"
+#include "core/hash.h"
 #include "core/log.h"
 
 namespace sipi::cache {
@@ -27,12 +28,6 @@ struct Header {
   std::uint64_t body_fnv;
 };
 static_assert(sizeof(Header) == 32);
-
-std::uint64_t fnv1a(const std::string& s) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
 
 // SHA-256 of the key, hex: a fixed-length file name that no key can steer.
 std::string file_name(const std::string& key) {

@@ -3,6 +3,7 @@
 #include <openjpeg.h>
 
 #include "metadata/metadata.h"
+#include "support/openjpeg.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -13,21 +14,6 @@
 namespace sipi::encode {
 namespace {
 
-struct CodecCloser {
-  void operator()(opj_codec_t* c) const { opj_destroy_codec(c); }
-};
-struct StreamCloser {
-  void operator()(opj_stream_t* s) const { opj_stream_destroy(s); }
-};
-struct ImageCloser {
-  void operator()(opj_image_t* i) const { opj_image_destroy(i); }
-};
-
-void on_error(const char* msg, void* user) {
-  auto* sink = static_cast<std::string*>(user);
-  if (sink->empty() && msg) *sink = msg;
-}
-void quiet(const char*, void*) {}
 
 bool parse_order(const std::string& s, OPJ_PROG_ORDER& out) {
   static const std::pair<const char*, OPJ_PROG_ORDER> kOrders[] = {
@@ -149,7 +135,7 @@ Result<Ok> write_jp2(const vips::VImage& in, const std::filesystem::path& out, c
   if (interp == VIPS_INTERPRETATION_CMYK) cs = OPJ_CLRSPC_CMYK;
   else if (nb <= 2) cs = OPJ_CLRSPC_GRAY;
   else cs = OPJ_CLRSPC_SRGB;
-  std::unique_ptr<opj_image_t, ImageCloser> image(
+  opj::Image image(
       opj_image_tile_create(static_cast<OPJ_UINT32>(nb), comps.data(), cs));
   if (!image) return Error::internal("codec.jp2", "cannot create image");
   image->x0 = image->y0 = 0;
@@ -166,16 +152,16 @@ Result<Ok> write_jp2(const vips::VImage& in, const std::filesystem::path& out, c
   }
 
   std::string error;
-  std::unique_ptr<opj_codec_t, CodecCloser> codec(opj_create_compress(p.codestream_only ? OPJ_CODEC_J2K : OPJ_CODEC_JP2));
-  opj_set_error_handler(codec.get(), on_error, &error);
-  opj_set_warning_handler(codec.get(), quiet, nullptr);
-  opj_set_info_handler(codec.get(), quiet, nullptr);
+  opj::Codec codec(opj_create_compress(p.codestream_only ? OPJ_CODEC_J2K : OPJ_CODEC_JP2));
+  opj_set_error_handler(codec.get(), opj::remember_first_error, &error);
+  opj_set_warning_handler(codec.get(), opj::quiet, nullptr);
+  opj_set_info_handler(codec.get(), opj::quiet, nullptr);
   // OpenJPEG 2.5 encodes code-blocks on several threads.
   opj_codec_set_threads(codec.get(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   if (!opj_setup_encoder(codec.get(), &cp, image.get())) {
     return Error::bad_request("jp2.params", "OpenJPEG rejected the parameters: " + error);
   }
-  std::unique_ptr<opj_stream_t, StreamCloser> stream(opj_stream_create_default_file_stream(out.c_str(), OPJ_FALSE));
+  opj::Stream stream(opj_stream_create_default_file_stream(out.c_str(), OPJ_FALSE));
   if (!stream) return Error::internal("codec.jp2", "cannot open " + out.string());
   if (!opj_start_compress(codec.get(), image.get(), stream.get())) {
     return Error::internal("codec.jp2", "start_compress: " + error);

@@ -14,9 +14,8 @@ Job now(Response r, const char* route = "other") {
 // Work on a worker thread, in a lane, with a metrics label.
 Job work(Lane lane, const char* route, std::function<Response()> run) { return {true, std::move(run), lane, route, {}}; }
 
-// Known before any file is opened: an image request is cheap when its output is bounded to a
-// small size by the URL itself (w, | ,h | w,h | !w,h with the given sides ≤ 1024). Everything
-// else (max, pct:, large sizes) may decode a whole image and goes to the expensive lane.
+}  // namespace
+
 Lane image_lane(const iiif::ImageRequest& r) {
   constexpr std::int64_t kSmall = 1024;
   using K = iiif::SizeSpec::Kind;
@@ -34,6 +33,8 @@ Lane image_lane(const iiif::ImageRequest& r) {
     default: return Lane::expensive;
   }
 }
+
+namespace {
 
 bool under(std::string_view path, const std::string& route) {
   return !route.empty() && path.starts_with(route) && (path.size() == route.size() || path[route.size()] == '/');

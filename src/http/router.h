@@ -6,6 +6,7 @@
 
 #include "http/admission.h"
 #include "http/message.h"
+#include "iiif/request.h"
 
 namespace sipi::http {
 
@@ -18,6 +19,12 @@ struct Job {
 };
 
 Job route(std::shared_ptr<const AppContext> ctx, RequestView req);
+
+// Known before any file is opened: an image request is cheap when its output is bounded to a
+// small size by the URL itself (w, | ,h | w,h | !w,h with the given sides ≤ 1024, or a pixel
+// region within 1024² not upscaled). Everything else (max, pct:, large sizes) may decode a whole
+// image and goes to the expensive lane.
+Lane image_lane(const iiif::ImageRequest& r);
 
 // The route template SIPI 7 labels its request-duration metric with (`http_route`): "/{*rest}"
 // for IIIF and other paths, "/" for the root, a Lua route's path (or "<route>/{*rest}" below

@@ -2,9 +2,8 @@
 // extension, Last-Modified/ETag, index.html for directories. Paths stay inside the docroot.
 #include <sys/stat.h>
 
-#include <array>
-#include <cctype>
 
+#include "core/media_types.h"
 #include "core/path.h"
 #include "core/percent.h"
 #include "http/handlers.h"
@@ -13,38 +12,8 @@
 
 namespace sipi::http {
 namespace fs = std::filesystem;
-namespace {
 
-struct Mime {
-  std::string_view ext;
-  std::string_view type;
-};
-
-constexpr std::array kMimes{
-    Mime{".html", "text/html; charset=utf-8"}, Mime{".htm", "text/html; charset=utf-8"},
-    Mime{".css", "text/css; charset=utf-8"},   Mime{".js", "text/javascript; charset=utf-8"},
-    Mime{".mjs", "text/javascript; charset=utf-8"}, Mime{".json", "application/json"},
-    Mime{".map", "application/json"},          Mime{".txt", "text/plain; charset=utf-8"},
-    Mime{".svg", "image/svg+xml"},             Mime{".png", "image/png"},
-    Mime{".jpg", "image/jpeg"},                Mime{".jpeg", "image/jpeg"},
-    Mime{".gif", "image/gif"},                 Mime{".webp", "image/webp"},
-    Mime{".ico", "image/x-icon"},              Mime{".tif", "image/tiff"},
-    Mime{".tiff", "image/tiff"},               Mime{".jp2", "image/jp2"},
-    Mime{".xml", "application/xml"},           Mime{".pdf", "application/pdf"},
-    Mime{".csv", "text/csv; charset=utf-8"},  Mime{".mp4", "video/mp4"},
-    Mime{".woff2", "font/woff2"},              Mime{".wasm", "application/wasm"},
-};
-
-}  // namespace
-
-std::string mime_for(const fs::path& p) {
-  std::string ext = p.extension().string();
-  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const auto& m : kMimes) {
-    if (m.ext == ext) return std::string(m.type);
-  }
-  return "application/octet-stream";
-}
+std::string mime_for(const fs::path& p) { return media_type_for_extension(p.extension().string()); }
 
 
 namespace {

@@ -122,123 +122,6 @@ int l_log(lua_State* L) {
   return 2;
 }
 
-nlohmann::json to_json(lua_State* L, int idx, int depth);
-
-// SIPI's conversion: string keys make an object, number keys an array (in iteration order),
-// mixing them is an error; integral numbers become integers; an empty nested table is {}.
-nlohmann::json table_to_json_value(lua_State* L, int idx, int depth) {
-  idx = lua_absindex(L, idx);
-  std::optional<nlohmann::json> out;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    const int kt = lua_type(L, -2);
-    if (kt == LUA_TSTRING) {
-      if (out && out->is_array()) throw std::runtime_error("'server.table_to_json(table)': Cannot mix int and strings as key");
-      if (!out) out = nlohmann::json::object();
-      (*out)[lua_tostring(L, -2)] = to_json(L, -1, depth + 1);
-    } else if (kt == LUA_TNUMBER) {
-      if (out && out->is_object()) throw std::runtime_error("'server.table_to_json(table)': Cannot mix int and strings as key");
-      if (!out) out = nlohmann::json::array();
-      out->push_back(to_json(L, -1, depth + 1));
-    } else {
-      throw std::runtime_error("'server.table_to_json(table)': Cannot convert key to JSON object field");
-    }
-    lua_pop(L, 1);
-  }
-  return out ? std::move(*out) : nlohmann::json::object();
-}
-
-nlohmann::json to_json(lua_State* L, int idx, int depth) {
-  if (depth > 64) throw std::runtime_error("table nested too deeply");
-  switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN: return lua_toboolean(L, idx) != 0;
-    case LUA_TNUMBER: {
-      if (lua_isinteger(L, idx)) return static_cast<long long>(lua_tointeger(L, idx));
-      const double d = lua_tonumber(L, idx);
-      if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.2e18) return static_cast<long long>(d);
-      return d;
-    }
-    case LUA_TSTRING: return std::string(lua_tostring(L, idx));
-    case LUA_TTABLE: return table_to_json_value(L, idx, depth);
-    default: throw std::runtime_error("server.table_to_json(table): datatype inconsistency");
-  }
-}
-
-// JSON to Lua as SIPI gives it to scripts: arrays with 0-based keys, null values left out.
-void push_json_sipi(lua_State* L, const nlohmann::json& j) {
-  if (j.is_boolean()) lua_pushboolean(L, j.get<bool>());
-  else if (j.is_number_integer()) lua_pushinteger(L, j.get<long long>());
-  else if (j.is_number()) lua_pushnumber(L, j.get<double>());
-  else if (j.is_string()) lua_pushstring(L, j.get<std::string>().c_str());
-  else if (j.is_array()) {
-    lua_createtable(L, 0, static_cast<int>(j.size()));
-    lua_Integer i = 0;
-    for (const auto& v : j) {
-      if (!v.is_null()) {
-        push_json_sipi(L, v);
-        lua_rawseti(L, -2, i);
-      }
-      ++i;
-    }
-  } else if (j.is_object()) {
-    lua_createtable(L, 0, static_cast<int>(j.size()));
-    for (const auto& [k, v] : j.items()) {
-      if (v.is_null()) continue;
-      push_json_sipi(L, v);
-      lua_setfield(L, -2, k.c_str());
-    }
-  } else {
-    lua_pushnil(L);
-  }
-}
-
-// SIPI's convention: true, value — or false, message. The C++ work happens in an inner scope
-// so no object with a destructor is alive when Lua unwinds (lua_error uses longjmp).
-int l_table_to_json(lua_State* L) {
-  std::string out, err;
-  bool empty = false;
-  {
-    try {
-      if (lua_type(L, 1) != LUA_TTABLE) throw std::runtime_error("'server.table_to_json(table)': table is not a lua-table");
-      lua_pushnil(L);
-      empty = lua_next(L, 1) == 0;
-      if (!empty) lua_pop(L, 2);
-      // SIPI's layout: indented by three spaces.
-      if (!empty) out = to_json(L, 1, 0).dump(3);
-    } catch (const std::exception& e) {
-      err = e.what();
-    }
-  }
-  lua_pushboolean(L, err.empty());
-  if (!err.empty()) lua_pushstring(L, err.c_str());
-  else if (empty) lua_pushnil(L);  // SIPI: an empty table gives (true, nil)
-  else lua_pushstring(L, out.c_str());
-  return 2;
-}
-
-int l_json_to_table(lua_State* L) {
-  size_t len = 0;
-  const char* s = luaL_checklstring(L, 1, &len);
-  nlohmann::json j;
-  std::string err;
-  {
-    try {
-      j = nlohmann::json::parse(std::string(s, len));
-    } catch (const std::exception& e) {
-      err = e.what();
-    }
-  }
-  if (err.empty() && !j.is_object() && !j.is_array()) err = "'server.json_to_table(jsonstr)': Not a valid json string";
-  if (!err.empty()) {
-    lua_pushboolean(L, 0);
-    lua_pushstring(L, err.c_str());
-    return 2;
-  }
-  lua_pushboolean(L, 1);
-  push_json_sipi(L, j);
-  return 2;
-}
-
 int l_uuid(lua_State* L) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   unsigned char b[16];
@@ -253,69 +136,6 @@ int l_uuid(lua_State* L) {
                 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
   lua_pushboolean(L, 1);
   lua_pushstring(L, s);
-  return 2;
-}
-
-ScriptResponse*& script_response(lua_State* L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, "sipi.response");
-  auto* p = static_cast<ScriptResponse**>(lua_touserdata(L, -1));
-  lua_pop(L, 1);
-  static ScriptResponse* none = nullptr;
-  return p ? *p : none;
-}
-
-int l_print(lua_State* L) {
-  ScriptResponse* out = script_response(L);
-  if (!out) {
-    lua_pushboolean(L, 0);
-    lua_pushstring(L, "server.print is only available in routes and pages");
-    return 2;
-  }
-  int n = lua_gettop(L);
-  for (int i = 1; i <= n; ++i) {
-    size_t len = 0;
-    const char* s = luaL_tolstring(L, i, &len);
-    out->body.append(s, len);
-    lua_pop(L, 1);
-  }
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-int l_send_header(lua_State* L) {
-  const char* k = luaL_checkstring(L, 1);
-  const char* v = luaL_checkstring(L, 2);
-  ScriptResponse* out = script_response(L);
-  bool ok = out && std::strpbrk(k, "\r\n:") == nullptr && std::strpbrk(v, "\r\n") == nullptr && *k;
-  if (ok) {
-    auto& h = out->headers;
-    h.erase(std::remove_if(h.begin(), h.end(), [&](const auto& p) { return strcasecmp(p.first.c_str(), k) == 0; }),
-            h.end());
-    h.emplace_back(k, v);  // last write wins per name
-  }
-  lua_pushboolean(L, ok);
-  if (!ok) {
-    lua_pushstring(L, "invalid header");
-    return 2;
-  }
-  return 1;
-}
-
-int l_send_status(lua_State* L) {
-  lua_Integer code = luaL_checkinteger(L, 1);
-  ScriptResponse* out = script_response(L);
-  if (out && code >= 100 && code <= 599) {
-    out->status = static_cast<int>(code);
-    out->status_set = true;
-  }
-  return 0;
-}
-
-// server.setBuffer(): responses are always buffered here; SIPI's scripts check its
-// `success, err` result and stop when it is not true.
-int l_set_buffer(lua_State* L) {
-  lua_pushboolean(L, 1);
-  lua_pushnil(L);
   return 2;
 }
 
@@ -388,11 +208,10 @@ void push_server(lua_State* L, const RequestInfo& r) {
   if (!r.content.empty()) set_string(L, "content", r.content);
   if (!r.content_type.empty()) set_string(L, "content_type", r.content_type);
   if (!r.docroot.empty()) set_string(L, "docroot", r.docroot);
-  const luaL_Reg fns[] = {{"systime", l_systime},   {"log", l_log}, {"table_to_json", l_table_to_json},
-                          {"json_to_table", l_json_to_table}, {"uuid", l_uuid}, {"print", l_print},
-                          {"sendHeader", l_send_header}, {"sendStatus", l_send_status}, {"setBuffer", l_set_buffer},
-                          {nullptr, nullptr}};
+  const luaL_Reg fns[] = {{"systime", l_systime},   {"log", l_log}, {"uuid", l_uuid}, {nullptr, nullptr}};
   luaL_setfuncs(L, fns, 0);
+  register_json_functions(L);
+  register_response_functions(L);
   register_net_functions(L);
   register_fs_functions(L);
   register_magic_functions(L);
@@ -512,23 +331,9 @@ std::string dump_function(lua_State* L) {
 
 }  // namespace
 
-nlohmann::json lua_to_json(lua_State* L, int idx) { return to_json(L, idx, 0); }
-void json_to_lua(lua_State* L, const nlohmann::json& j) { push_json_sipi(L, j); }
 long remaining_ms(lua_State* L) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(call_state(L)->deadline - Clock::now()).count();
   return std::max<long>(1, static_cast<long>(left));
-}
-void add_response_header(lua_State* L, const std::string& name, const std::string& value) {
-  if (ScriptResponse* out = script_response(L)) out->headers.emplace_back(name, value);
-}
-void set_response_body(lua_State* L, std::string body, const std::string& content_type) {
-  ScriptResponse* out = script_response(L);
-  if (!out) return;
-  out->body = std::move(body);
-  auto& h = out->headers;
-  h.erase(std::remove_if(h.begin(), h.end(), [](const auto& p) { return strcasecmp(p.first.c_str(), "content-type") == 0; }),
-          h.end());
-  h.emplace_back("Content-Type", content_type);
 }
 
 // An .elua page as one Lua chunk: each HTML run becomes server.print([==[…]==]) with a bracket

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "core/media_types.h"
 #include "lua/server_api.h"
 
 namespace sipi::lua {
@@ -54,21 +55,6 @@ Found lookup(lua_State* L, int idx) {
   return f;
 }
 
-// The extensions that belong to a MIME type (the formats archives ingest).
-bool consistent(const std::string& mime, std::string ext) {
-  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  static const std::pair<const char*, const char*> kTable[] = {
-      {"image/tiff", ".tif .tiff"}, {"image/jpeg", ".jpg .jpeg .jpe"}, {"image/png", ".png"},
-      {"image/jp2", ".jp2 .jpx .j2k .jpf"}, {"image/jpx", ".jp2 .jpx .jpf"}, {"image/x-jp2-codestream", ".j2k .j2c"},
-      {"image/webp", ".webp"}, {"image/gif", ".gif"}, {"application/pdf", ".pdf"}, {"text/plain", ".txt .csv .md"},
-      {"text/csv", ".csv"}, {"application/xml", ".xml"}, {"text/xml", ".xml"}, {"application/zip", ".zip"},
-      {"video/mp4", ".mp4"}, {"audio/mpeg", ".mp3"}, {"audio/x-wav", ".wav"}};
-  for (const auto& [m, exts] : kTable) {
-    if (mime == m) return !ext.empty() && std::string(" ") .append(exts).append(" ").find(" " + ext + " ") != std::string::npos;
-  }
-  return false;
-}
-
 int l_file_mimetype(lua_State* L) {
   Found f = lookup(L, 1);
   if (!f.error.empty()) {
@@ -94,7 +80,7 @@ int l_file_mimeconsistency(lua_State* L) {
     lua_pushstring(L, f.error.c_str());
     return 2;
   }
-  bool ok = consistent(f.mime, std::filesystem::path(f.name).extension().string());
+  bool ok = extension_fits(f.mime, std::filesystem::path(f.name).extension().string());
   lua_pushboolean(L, 1);
   lua_pushboolean(L, ok);
   return 2;

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "core/hash.h"
+
 namespace sipi::service {
 
 Context Context::from_config(const Config& c, std::filesystem::path canonical_imgroot) {
@@ -39,11 +41,7 @@ Result<std::shared_ptr<const source::SourceHeader>> read_header(const Context& c
 }
 
 std::string make_etag(const std::string& parts) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : parts) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
+  const std::uint64_t h = fnv1a(parts);
   char buf[24];
   std::snprintf(buf, sizeof buf, "\"%016llx\"", static_cast<unsigned long long>(h));
   return buf;

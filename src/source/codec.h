@@ -54,10 +54,9 @@ class Codec {
   virtual SourceFormat format() const = 0;
   virtual std::string_view name() const = 0;  // "TIFF", as `sipi query` prints it
   virtual std::string_view mime() const = 0;  // what libmagic, and so SIPI, reports
-  // What a client may call this format (MIME types, and file extensions with their dot), each
-  // list space-separated with a space at both ends, for SIPI's mimetype_consistency.
+  // The MIME types a client may call this format, space-separated with a space at both ends
+  // (SIPI's mimetype_consistency; the extensions of each are in core/media_types).
   virtual std::string_view mime_names() const = 0;
-  virtual std::string_view extensions() const = 0;
   virtual Capabilities capabilities() const = 0;
 
   // Geometry and levels from headers only. `page` is 0 (default) or 1-based from "id@N".

@@ -9,7 +9,7 @@
 #include "source/codec.h"
 #include "source/header_cache.h"
 #include "source/jp2/index.h"
-#include "source/jp2/openjpeg_handles.h"
+#include "support/openjpeg.h"
 
 namespace sipi::source {
 namespace {
@@ -78,7 +78,6 @@ class Jp2Codec final : public Codec {
   std::string_view name() const override { return "JPEG 2000"; }
   std::string_view mime() const override { return "image/jp2"; }
   std::string_view mime_names() const override { return " image/jp2 image/jpx image/x-jp2-codestream "; }
-  std::string_view extensions() const override { return " .jp2 .jpx .j2k .jpf .j2c "; }
   Capabilities capabilities() const override { return {true, true, false, false}; }
 
   Result<ImageShape> probe(const std::filesystem::path& path, int) const override { return probe_jp2(path); }

@@ -6,7 +6,8 @@
 
 #include "source/jp2/file.h"
 #include "source/jp2/index.h"
-#include "source/jp2/openjpeg_handles.h"
+#include "source/pixels.h"
+#include "support/openjpeg.h"
 
 namespace sipi::source {
 namespace {
@@ -74,13 +75,6 @@ OPJ_BOOL v_seek(OPJ_OFF_T to, void* user) {
 }
 
 
-void remember_error(const char* msg, void* user) {
-  auto* s = static_cast<std::string*>(user);
-  if (s->empty() && msg) {
-    *s = msg;
-    while (!s->empty() && (s->back() == '\n' || s->back() == '\r')) s->pop_back();
-  }
-}
 
 }  // namespace
 
@@ -133,7 +127,7 @@ Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const 
   std::string err;
   opj_set_info_handler(codec.get(), opj::quiet, nullptr);
   opj_set_warning_handler(codec.get(), opj::quiet, nullptr);
-  opj_set_error_handler(codec.get(), remember_error, &err);
+  opj_set_error_handler(codec.get(), opj::remember_first_error, &err);
   opj_dparameters_t params;
   opj_set_default_decoder_parameters(&params);
   if (!opj_setup_decoder(codec.get(), &params)) return fail("openjpeg setup");
@@ -185,21 +179,12 @@ Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const 
       }
     }
   }
-  VipsImage* out = vips_image_new_from_memory(buf, bytes, static_cast<int>(rect.w), static_cast<int>(rect.h), bands,
-                                              wide ? VIPS_FORMAT_USHORT : VIPS_FORMAT_UCHAR);
-  if (!out) {
-    g_free(buf);
-    return fail("cannot wrap pixels");
-  }
-  // The pixels belong to the image from now on.
-  g_signal_connect(out, "postclose", G_CALLBACK(+[](VipsImage*, gpointer data) { g_free(data); }), buf);
   VipsInterpretation interp = bands >= 3 ? (wide ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB)
                                          : (wide ? VIPS_INTERPRETATION_GREY16 : VIPS_INTERPRETATION_B_W);
   if (shape.cmyk && bands == 4) interp = VIPS_INTERPRETATION_CMYK;
-  vips::VImage img(out);
-  img = img.copy(vips::VImage::option()->set("interpretation", interp));
-  if (!shape.icc.empty()) vips_image_set_blob_copy(img.get_image(), VIPS_META_ICC_NAME, shape.icc.data(), shape.icc.size());
-  return img;
+  auto img = adopt_pixels(buf, bytes, static_cast<int>(rect.w), static_cast<int>(rect.h), bands, wide, interp, shape.icc);
+  if (!img) return fail("cannot wrap pixels");
+  return *img;
 }
 
 }  // namespace sipi::source

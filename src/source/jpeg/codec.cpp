@@ -42,7 +42,6 @@ class JpegCodec final : public Codec {
   std::string_view name() const override { return "JPEG"; }
   std::string_view mime() const override { return "image/jpeg"; }
   std::string_view mime_names() const override { return " image/jpeg image/pjpeg "; }
-  std::string_view extensions() const override { return " .jpg .jpeg .jpe "; }
   Capabilities capabilities() const override { return {true, false, false, false, true}; }
 
   Result<ImageShape> probe(const std::filesystem::path& path, int) const override {

@@ -8,13 +8,12 @@ namespace {
 
 class SingleLevelCodec final : public Codec {
  public:
-  SingleLevelCodec(SourceFormat f, std::string_view name, std::string_view mime, std::string_view exts)
-      : f_(f), name_(name), mime_(mime), names_(" " + std::string(mime) + " "), exts_(exts) {}
+  SingleLevelCodec(SourceFormat f, std::string_view name, std::string_view mime)
+      : f_(f), name_(name), mime_(mime), names_(" " + std::string(mime) + " ") {}
   SourceFormat format() const override { return f_; }
   std::string_view name() const override { return name_; }
   std::string_view mime() const override { return mime_; }
   std::string_view mime_names() const override { return names_; }
-  std::string_view extensions() const override { return exts_; }
   Capabilities capabilities() const override { return {}; }
 
   Result<ImageShape> probe(const std::filesystem::path& path, int) const override {
@@ -46,18 +45,17 @@ class SingleLevelCodec final : public Codec {
   SourceFormat f_;
   std::string_view name_, mime_;
   std::string names_;
-  std::string_view exts_;
 };
 
 }  // namespace
 
 const Codec& png_codec() {
-  static const SingleLevelCodec c(SourceFormat::png, "PNG", "image/png", " .png ");
+  static const SingleLevelCodec c(SourceFormat::png, "PNG", "image/png");
   return c;
 }
 
 const Codec& webp_codec() {
-  static const SingleLevelCodec c(SourceFormat::webp, "WebP", "image/webp", " .webp ");
+  static const SingleLevelCodec c(SourceFormat::webp, "WebP", "image/webp");
   return c;
 }
 

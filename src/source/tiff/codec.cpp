@@ -99,7 +99,6 @@ class TiffCodec final : public Codec {
   std::string_view name() const override { return "TIFF"; }
   std::string_view mime() const override { return "image/tiff"; }
   std::string_view mime_names() const override { return " image/tiff "; }
-  std::string_view extensions() const override { return " .tif .tiff "; }
   Capabilities capabilities() const override { return {true, true, true, true}; }
 
   Result<ImageShape> probe(const std::filesystem::path& path, int page) const override { return probe_tiff(path, page); }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "source/pixels.h"
 #include "source/tiff/tiff.h"
 
 namespace sipi::source {
@@ -154,18 +155,8 @@ std::optional<vips::VImage> decode_tiff_region(const std::filesystem::path& path
       }
     }
   }
-  VipsImage* img = vips_image_new_from_memory(out, row_bytes * static_cast<std::size_t>(rect.h),
-                                              static_cast<int>(rect.w), static_cast<int>(rect.h), l.samples,
-                                              l.bits == 16 ? VIPS_FORMAT_USHORT : VIPS_FORMAT_UCHAR);
-  if (!img) {
-    g_free(out);
-    return std::nullopt;
-  }
-  g_signal_connect(img, "postclose", G_CALLBACK(+[](VipsImage*, gpointer data) { g_free(data); }), out);
-  vips::VImage v(img);
-  v = v.copy(vips::VImage::option()->set("interpretation", l.interpretation));
-  if (!l.icc.empty()) vips_image_set_blob_copy(v.get_image(), VIPS_META_ICC_NAME, l.icc.data(), l.icc.size());
-  return v;
+  return adopt_pixels(out, row_bytes * static_cast<std::size_t>(rect.h), static_cast<int>(rect.w),
+                      static_cast<int>(rect.h), l.samples, l.bits == 16, l.interpretation, l.icc);
 }
 
 }  // namespace sipi::source
