@@ -50,7 +50,7 @@ void run(const char* label, const char* script, int n) {
     std::fprintf(stderr, "%s\n", rt.error().message.c_str());
     return;
   }
-  sipi::lua::RequestInfo req{"GET", "localhost:1024", "/iiif/project7/img.jp2/full/max/0/default.jpg", "127.0.0.1",
+  sipi::lua::RequestInfo req{"GET", "localhost:1024", "/iiif/project7/img.jp2/full/max/0/default.jpg", "127.0.0.1", 0,
                              {{"host", "localhost:1024"}, {"cookie", "sipi=abc123"}}};
   std::vector<double> us;
   us.reserve(static_cast<std::size_t>(n));

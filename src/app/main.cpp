@@ -14,7 +14,7 @@
 
 #include "cache/derivative_cache.h"
 #include "cli/commands.h"
-#include "cli/supervise.h"
+#include "isolation/supervise.h"
 #include "cli/convert.h"
 #include "core/config.h"
 #include "core/form.h"
@@ -444,16 +444,16 @@ int main(int argc, char** argv) {
   }
   if (server->parsed()) return serve(build_config(*server, flags));
   if (health->parsed()) return sipi::cli::run_health(health_host, health_port, health_timeout);
-  if (!sipi::cli::is_supervised_child()) {
+  if (!sipi::isolation::is_supervised_child()) {
     // Offline commands run in a child, so that a crashing codec is reported like any failure.
-    sipi::cli::CrashReport r;
+    sipi::isolation::CrashReport r;
     if (convert->parsed()) r = {"convert", conv.input, conv.output, conv.json, 1};
     else if (service_file->parsed()) r = {"convert", service_opts.input, service_opts.output, service_opts.json, 1};
     else if (access_file->parsed()) r = {"convert", access_opts.input, access_opts.output, access_opts.json, 1};
     else if (query->parsed()) r = {"query", query_file, "", query_json, 1};
     else if (compare->parsed()) r = {"compare", cmp_a + " / " + cmp_b, "", false, 2};
     else if (verify->parsed()) r = {"verify", verify_file + verify_service + verify_access, "", false, 1};
-    if (!r.command.empty()) return sipi::cli::run_supervised(argv, r);
+    if (!r.command.empty()) return sipi::isolation::run_supervised(argv, r);
   }
   sipi::source::init_codecs();
   sipi::metadata::init();

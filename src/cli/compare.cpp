@@ -1,12 +1,14 @@
 #include <iostream>
 #include <optional>
 
-#include "cli/checksum.h"
+#include "convert/checksum.h"
 #include "cli/commands.h"
 #include "metadata/essentials.h"
 #include "source/codec.h"
 
 namespace sipi::cli {
+
+using namespace sipi::convert;  // describe_image, pixel_digest, …
 namespace {
 
 std::optional<vips::VImage> open_full(const std::string& path) {
@@ -76,6 +78,8 @@ int run_verify(const std::string& path) {
 }  // namespace sipi::cli
 
 namespace sipi::cli {
+
+using namespace sipi::convert;
 
 int run_verify_service_file(const std::string& path) {
   auto packet = metadata::read_essentials(path);

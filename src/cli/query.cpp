@@ -2,12 +2,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/describe.h"
+#include "convert/describe.h"
 #include "metadata/icc.h"
 #include "metadata/metadata.h"
 #include "source/codec.h"
 
 namespace sipi::cli {
+
+using namespace sipi::convert;  // describe_image, pixel_digest, …
 
 
 int run_query(const std::string& path, bool json) {

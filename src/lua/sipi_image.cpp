@@ -21,9 +21,8 @@
 #include <sstream>
 #include <map>
 
-#include "cli/convert.h"
-#include "cli/output_file.h"
-#include "cli/supervise.h"
+#include "convert/convert.h"
+#include "convert/output_file.h"
 #include "encode/encode.h"
 #include "encode/jp2_writer.h"
 #include "iiif/formats.h"
@@ -36,6 +35,7 @@
 #include "pipeline/transform.h"
 #include "source/codec.h"
 #include "isolation/pool.h"
+#include "isolation/supervise.h"
 
 namespace sipi::lua {
 namespace {
@@ -254,7 +254,7 @@ std::string write_image(const vips::VImage& img, const std::string& target, int 
     set_response_body(L, std::move(*bytes), std::string(iiif::format_info(*fmt).mime));
     return {};
   }
-  cli::OutputFile file(p);  // written beside the target, renamed into place when complete
+  convert::OutputFile file(p);  // written beside the target, renamed into place when complete
   if (*fmt == iiif::Format::jp2) {
     auto r = encode::write_jp2(out, file.temp(), jp, {});
     if (!r) return r.error().message;
@@ -275,13 +275,12 @@ std::string write_image(const vips::VImage& img, const std::string& target, int 
 std::string write_service_file(const Image& im, const std::string& target, const std::string& origname,
                                const std::string& mimetype) {
   std::string error;
-  cli::ConvertOptions o;
-  o.role = cli::Role::service;
+  convert::ConvertOptions o;
+  o.role = convert::Role::service;
   o.tiff_pyramid = true;
   o.output = target;
   o.original_name = origname;
   o.original_mime = mimetype;
-  o.error_out = &error;
   std::filesystem::path tmp;
   if (im.modified) {
     tmp = std::filesystem::path(target).parent_path() / ("." + std::filesystem::path(target).filename().string() + ".src.tif");
@@ -299,17 +298,22 @@ std::string write_service_file(const Image& im, const std::string& target, const
   if (isolation::shared_pool()) {
     // The server isolates decoding: the converter (libraries and exiv2 on the upload) runs as
     // a child process, so a crash costs this call, not the server.
-    auto r = cli::run_child({"sipi", "convert", "service-file", o.input, o.output, "--origname", origname,
+    auto r = isolation::run_child({"sipi", "convert", "service-file", o.input, o.output, "--origname", origname,
                              "--origmime", mimetype});
     rc = r.signal != 0 ? 1 : r.exit_code;
     if (r.signal != 0) {
-      error = "the image decoder crashed (" + cli::signal_name(r.signal) + ")";
+      error = "the image decoder crashed (" + isolation::signal_name(r.signal) + ")";
     } else if (rc != 0) {
       error = r.stderr_text.substr(0, r.stderr_text.find('\n'));
       if (auto colon = error.find(": "); error.rfind("Error ", 0) == 0 && colon != std::string::npos) error.erase(0, colon + 2);
     }
   } else {
-    rc = cli::run_convert(o);
+    auto done = convert::run(o);
+    rc = done ? 0 : 1;
+    if (!done) {
+      error = done.error().message;
+      std::replace(error.begin(), error.end(), '\n', ' ');
+    }
   }
   if (!tmp.empty()) {
     std::error_code ec;

@@ -1,8 +1,8 @@
-#include "cli/describe.h"
+#include "convert/describe.h"
 
 #include "metadata/icc.h"
 
-namespace sipi::cli {
+namespace sipi::convert {
 
 std::string colour_space_name(const vips::VImage& img) {
   switch (img.interpretation()) {
@@ -69,4 +69,4 @@ nlohmann::ordered_json describe_image(const vips::VImage& img, int orientation) 
   return j;
 }
 
-}  // namespace sipi::cli
+}  // namespace sipi::convert

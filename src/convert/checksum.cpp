@@ -1,4 +1,4 @@
-#include "cli/checksum.h"
+#include "convert/checksum.h"
 
 #include <openssl/evp.h>
 
@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-namespace sipi::cli {
+namespace sipi::convert {
 
 std::string pixel_digest(const vips::VImage& img, const std::string& name) {
   const EVP_MD* md = EVP_get_digestbyname(name.c_str());
@@ -49,4 +49,4 @@ std::string to_hex(const std::string& bytes) {
   return out;
 }
 
-}  // namespace sipi::cli
+}  // namespace sipi::convert

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace sipi::cli {
+namespace sipi::isolation {
 
 struct CrashReport {
   std::string command;      // "convert", "query", …
@@ -40,4 +40,4 @@ bool is_supervised_child();
 // left behind).
 int run_supervised(char** argv, const CrashReport& report);
 
-}  // namespace sipi::cli
+}  // namespace sipi::isolation

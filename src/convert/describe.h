@@ -6,7 +6,7 @@
 #include <string>
 #include <vips/vips8>
 
-namespace sipi::cli {
+namespace sipi::convert {
 
 // SIPI's photometric names: MINISBLACK, RGB, SEPARATED (CMYK), CIELAB.
 std::string colour_space_name(const vips::VImage& img);
@@ -22,4 +22,4 @@ std::string icc_profile_type(const vips::VImage& img);
 // {"width","height","channels","bps","colorspace","icc_profile_type","orientation"}
 nlohmann::ordered_json describe_image(const vips::VImage& img, int orientation);
 
-}  // namespace sipi::cli
+}  // namespace sipi::convert

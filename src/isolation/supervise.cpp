@@ -1,4 +1,4 @@
-#include "cli/supervise.h"
+#include "isolation/supervise.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,7 +15,7 @@
 
 #include "core/environment.h"
 
-namespace sipi::cli {
+namespace sipi::isolation {
 namespace {
 
 constexpr const char* kChildVar = "SIPI_SUPERVISED_CHILD";
@@ -115,4 +115,4 @@ int run_supervised(char** argv, const CrashReport& report) {
   return report.exit_code;
 }
 
-}  // namespace sipi::cli
+}  // namespace sipi::isolation

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-namespace sipi::cli {
+namespace sipi::convert {
 
 class OutputFile {
  public:
@@ -21,4 +21,4 @@ class OutputFile {
   bool done_ = false;
 };
 
-}  // namespace sipi::cli
+}  // namespace sipi::convert

@@ -1,8 +1,8 @@
-#include "cli/output_file.h"
+#include "convert/output_file.h"
 
 #include <unistd.h>
 
-namespace sipi::cli {
+namespace sipi::convert {
 
 OutputFile::OutputFile(std::filesystem::path final_path) : final_(std::move(final_path)) {
   auto dir = final_.parent_path();
@@ -23,4 +23,4 @@ bool OutputFile::commit() {
   return done_;
 }
 
-}  // namespace sipi::cli
+}  // namespace sipi::convert
