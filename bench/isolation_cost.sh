@@ -6,7 +6,11 @@
 #   bench/isolation_cost.sh [--sipi build/sipi] [--duration 10] [--conc "2 8"]
 #                           [--sources "photo-tifdeflate photo-tifjpeg photo-jp2lossless"]
 #                           [--workloads "tile0 thumb down2000"] [--images bench/.images]
-#                           [--no-cache] [--repeat 3] [--warmup 10]
+#                           [--no-cache] [--repeat 3] [--warmup 10] [--compare OLD_SIPI]
+#
+# --compare OLD_SIPI: instead of the two isolation modes, two binaries with the same shipped
+# defaults ("new" = --sipi, "old" = OLD_SIPI): the before/after check of a refactoring, in one
+# run and alternating, so that machine noise falls on both alike.
 #
 # --no-cache: cache_size = 0 on both, so that every request (but stored JPEG tiles) decodes:
 # the cost of isolation itself. Without it, the shipped derivative cache answers repeated URLs.
@@ -34,6 +38,7 @@ CACHE_LINE=""
 SUFFIX=isolation
 REPEAT=1
 WARMUP=10
+OLD_BIN=""
 
 while (($#)); do
   case $1 in
@@ -46,6 +51,7 @@ while (($#)); do
     --repeat) REPEAT=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --no-cache) CACHE_LINE="cache_size = 0,"; SUFFIX=isolation-nocache; shift ;;
+    --compare) OLD_BIN=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -e/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "isolation_cost: unknown option $1" >&2; exit 2 ;;
   esac
@@ -68,7 +74,23 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-cp "$SIPI_BIN" "$WORK/sipi"
+# Two variants: the isolation modes of one binary, or (--compare) two binaries.
+if [[ -n $OLD_BIN ]]; then
+  [[ -x $OLD_BIN ]] || die "no sipi binary at $OLD_BIN"
+  MODES=(new old)
+  SUFFIX=compare${CACHE_LINE:+-nocache}
+else
+  MODES=(all none)
+fi
+declare -A BIN ISO_LINE
+for mode in "${MODES[@]}"; do
+  case $mode in
+    old) BIN[$mode]=$OLD_BIN; ISO_LINE[$mode]="" ;;
+    new) BIN[$mode]=$SIPI_BIN; ISO_LINE[$mode]="" ;;
+    *) BIN[$mode]=$SIPI_BIN; ISO_LINE[$mode]="decode_isolation = '$mode'," ;;
+  esac
+  cp "${BIN[$mode]}" "$WORK/sipi-$mode"
+done
 
 ext_of() { case $1 in *tif*) echo .tif ;; *jp2*) echo .jp2 ;; *jpg) echo .jpg ;; *png) echo .png ;; esac; }
 mkdir -p "$WORK/lists"
@@ -85,7 +107,7 @@ done
 # Two servers with the shipped defaults: only the port, the image root (with the /iiif/ prefix
 # naming no directory), the cache directory and decode_isolation differ.
 declare -A PORT PID
-for mode in all none; do
+for mode in "${MODES[@]}"; do
   PORT[$mode]=$($PY "$AUX/helper.py" port)
   mkdir -p "$WORK/$mode"
   cat > "$WORK/$mode/sipi.config.lua" << EOF
@@ -95,15 +117,15 @@ sipi = {
   imgroot = '$IMGDIR',
   prefix_as_path = false,
   cache_dir = '$WORK/$mode/cache',
-  decode_isolation = '$mode',
+  ${ISO_LINE[$mode]}
   $CACHE_LINE
 }
 EOF
-  (cd "$WORK/$mode" && exec "$WORK/sipi" server --config sipi.config.lua > sipi.log 2>&1) &
+  (cd "$WORK/$mode" && exec "$WORK/sipi-$mode" server --config sipi.config.lua > sipi.log 2>&1) &
   PID[$mode]=$!
   PIDS+=("${PID[$mode]}")
 done
-for mode in all none; do
+for mode in "${MODES[@]}"; do
   for _ in $(seq 100); do
     curl -sf -o /dev/null "http://127.0.0.1:${PORT[$mode]}/health" && break
     sleep 0.1
@@ -142,7 +164,7 @@ run() {  # MODE SOURCE WORKLOAD CONC
 # (the pool sends a file's jobs to one helper while it is free); a cold header costs a JPEG 2000
 # file's tile index scan, once per helper that meets the file.
 log "warm-up (${WARMUP} s per source and mode)"
-for src in $SOURCES; do for mode in all none; do
+for src in $SOURCES; do for mode in "${MODES[@]}"; do
   wrk -t1 -c2 -d2s -s "$AUX/walk.lua" "http://127.0.0.1:${PORT[$mode]}" -- "$WORK/lists/$src.info.txt" /iiif/ > /dev/null 2>&1 || true
   wrk -t2 -c8 -d"${WARMUP}s" -s "$AUX/walk.lua" "http://127.0.0.1:${PORT[$mode]}" -- "$WORK/lists/$src.thumb.txt" /iiif/ > /dev/null 2>&1 || true
 done; done
@@ -151,7 +173,7 @@ for src in $SOURCES; do
   for wl in $WORKLOADS; do
     for conc in $CONCS; do
       for ((rep = 1; rep <= REPEAT; rep++)); do
-        if ((n++ % 2)); then order="none all"; else order="all none"; fi
+        if ((n++ % 2)); then order="${MODES[1]} ${MODES[0]}"; else order="${MODES[0]} ${MODES[1]}"; fi
         for mode in $order; do
           log "$src $wl c=$conc $mode (run $rep/$REPEAT)"
           run "$mode" "$src" "$wl" "$conc"
@@ -165,31 +187,41 @@ commit=$(git -C "$REPO" rev-parse --short HEAD 2> /dev/null || echo unknown)
 out=$REPO/bench/results/$(date -u +%Y-%m-%d)-$commit-$SUFFIX.md
 cp "$RESULTS" "${out%.md}.tsv"
 {
-  echo "# Decode isolation: cost, $(date -u +%Y-%m-%d) ($commit)"
+  A=${MODES[0]} B=${MODES[1]}
+  if [[ -n $OLD_BIN ]]; then
+    echo "# Before/after: two sipi binaries, $(date -u +%Y-%m-%d) ($commit)"
+    echo
+    echo "new = $SIPI_BIN ($("$SIPI_BIN" --version 2>&1 | head -1)), old = $OLD_BIN ($("$OLD_BIN" --version 2>&1 | head -1))."
+    what="two servers side by side, new vs old binary"
+  else
+    echo "# Decode isolation: cost, $(date -u +%Y-%m-%d) ($commit)"
+    what="two servers side by side, decode_isolation = \"all\" vs \"none\""
+  fi
   echo
   echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')); sipi's shipped"
-  echo "defaults, two servers side by side, decode_isolation = \"all\" vs \"none\"; wrk ${DURATION} s per cell"
-  echo "over distinct URLs (bench/iiif_load lists), alternating which mode goes first; $REPEAT run(s) per"
+  echo "defaults, $what; wrk ${DURATION} s per cell"
+  echo "over distinct URLs (bench/iiif_load lists), alternating which goes first; $REPEAT run(s) per"
   echo "cell, medians shown (non-2xx: summed). rps counts 2xx"
   echo "answers only; CPU is the server's plus its helpers' per 2xx answer. Sources 10000×8000."
   [[ -n $CACHE_LINE ]] && echo "Derivative cache off (cache_size = 0): every request but stored JPEG tiles decodes."
   echo
-  echo "| source | workload | c | rps all | rps none | all/none | p50 ms all / none | p99 ms all / none | CPU ms/req all / none | non-2xx all / none |"
+  echo "| source | workload | c | rps $A | rps $B | $A/$B | p50 ms $A / $B | p99 ms $A / $B | CPU ms/req $A / $B | non-2xx $A / $B |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
-  $PY - "$RESULTS" << 'PYEOF'
+  $PY - "$RESULTS" "$A" "$B" << 'PYEOF'
 import statistics, sys
+A, B = sys.argv[2], sys.argv[3]
 rows = {}
 order = []
 for line in open(sys.argv[1]):
     f = line.rstrip("\n").split("\t")
     key = tuple(f[:3])
     if key not in rows:
-        rows[key] = {"all": [], "none": []}
+        rows[key] = {A: [], B: []}
         order.append(key)
     rows[key][f[3]].append(f)
 med = lambda rs, i: statistics.median(float(r[i]) for r in rs)
 for key in order:
-    a, b = rows[key]["all"], rows[key]["none"]
+    a, b = rows[key][A], rows[key][B]
     ra, rb = med(a, 7), med(b, 7)
     print("| %s | %s | %s | %.1f | %.1f | %.3f | %.1f / %.1f | %.1f / %.1f | %.2f / %.2f | %d / %d |" % (
         key[0], key[1], key[2], ra, rb, ra / rb if rb > 0 else 0, med(a, 8), med(b, 8), med(a, 9), med(b, 9),

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libvips-dev libvips-tools libboost1.81-dev liblua5.4-dev nlohmann-json3-dev libcli11-dev
-  libtiff-dev libopenjp2-7-dev libjpeg-dev libgtest-dev libexiv2-dev liblcms2-dev
+  libtiff-dev libopenjp2-7-dev libopenjph-dev libjpeg-dev libgtest-dev libexiv2-dev liblcms2-dev
   protobuf-compiler libprotobuf-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev libmagic-dev libseccomp-dev libcairo2-dev
   python3 python3-pytest python3-pil python3-numpy
   curl

@@ -169,6 +169,13 @@ void add_convert_options(CLI::App& cmd, sipi::cli::ConvertOptions& o) {
     return sipi::encode::parse_pair(r[0], jp->precinct_w, jp->precinct_h); }, "precinct size, e.g. {256,256}");
   cmd.add_option("--Cblk", [jp](const CLI::results_t& r) { return sipi::encode::parse_pair(r[0], jp->cblk_w, jp->cblk_h); },
                  "code-block size, e.g. {64,64}");
+  cmd.add_flag("--htj2k", jp->ht, "write an HTJ2K (JPEG 2000 Part 15) codestream (OpenJPH)");
+  cmd.add_option("--Cmodes", [jp](const CLI::results_t& r) { return sipi::encode::parse_cmodes(r[0], jp->ht); },
+                 "code-block modes as Kakadu names them: HT = HTJ2K");
+  cmd.add_option("--qstep", [jp](const CLI::results_t& r) {
+    try { jp->qstep = std::stof(r[0]); } catch (...) { return false; }
+    jp->lossless = false;
+    return jp->qstep > 0 && jp->qstep <= 1; }, "HTJ2K: lossy with this quantisation step (e.g. 0.004)");
   cmd.add_option("--Cuse_sop", [jp](const CLI::results_t& r) {
     jp->sop = r[0] == "yes" || r[0] == "true" || r[0] == "1";
     return r[0] == "yes" || r[0] == "no" || r[0] == "true" || r[0] == "false" || r[0] == "1" || r[0] == "0"; },
@@ -396,6 +403,7 @@ int main(int argc, char** argv) {
   service_file->add_option("output", service_opts.output, "service file (.jp2, .jpx or .tif)")->required();
   service_file->add_flag("--topleft", service_opts.topleft, "apply the EXIF/TIFF orientation");
   service_file->add_flag("--json", service_opts.json, "one JSON document on stdout");
+  service_file->add_flag("--htj2k", service_opts.jp2.ht, "JPEG 2000 service file with an HTJ2K codestream (lossless)");
   // For Lua's img:write(…, {file_role = 'service-file'}), which runs the converter as a child.
   service_file->add_option("--origname", service_opts.original_name, "original file name for the packet")->group("");
   service_file->add_option("--origmime", service_opts.original_mime, "original MIME type for the packet")->group("");
@@ -410,9 +418,11 @@ int main(int argc, char** argv) {
   query->add_flag("--json", query_json, "one JSON document on stdout");
 
   std::string cmp_a, cmp_b;
-  CLI::App* compare = app.add_subcommand("compare", "compare the pixels of two images (exit 0 = identical)");
+  CLI::App* compare = app.add_subcommand("compare", "compare the pixels of two images (exit 0 = identical, 255 = differ, diff.tif written)");
   compare->add_option("a", cmp_a, "first image")->required();
   compare->add_option("b", cmp_b, "second image")->required();
+  bool quiet_json = false;  // --json on compare and verify: accepted as SIPI does; reports go to stderr anyway
+  compare->add_flag("--json", quiet_json, "accepted for SIPI compatibility");
 
   std::string health_host = "127.0.0.1";
   int health_port = 1024, health_timeout = 5;
@@ -428,6 +438,7 @@ int main(int argc, char** argv) {
   verify_sf->add_option("file", verify_service, "service file")->required();
   CLI::App* verify_af = verify->add_subcommand("access-file", "decodes and carries no packet");
   verify_af->add_option("file", verify_access, "access file")->required();
+  for (CLI::App* v : {verify, verify_sf, verify_af}) v->add_flag("--json", quiet_json, "accepted for SIPI compatibility");
 
   convert->footer("Also: sipi convert service-file IN OUT [--topleft] [--json]\n"
                   "      sipi convert access-file SERVICE OUT [convert options]");
@@ -451,7 +462,7 @@ int main(int argc, char** argv) {
     else if (service_file->parsed()) r = {"convert", service_opts.input, service_opts.output, service_opts.json, 1};
     else if (access_file->parsed()) r = {"convert", access_opts.input, access_opts.output, access_opts.json, 1};
     else if (query->parsed()) r = {"query", query_file, "", query_json, 1};
-    else if (compare->parsed()) r = {"compare", cmp_a + " / " + cmp_b, "", false, 2};
+    else if (compare->parsed()) r = {"compare", cmp_a + " / " + cmp_b, "", false, 1};
     else if (verify->parsed()) r = {"verify", verify_file + verify_service + verify_access, "", false, 1};
     if (!r.command.empty()) return sipi::isolation::run_supervised(argv, r);
   }

@@ -26,31 +26,43 @@ std::optional<vips::VImage> open_full(const std::string& path) {
 
 }  // namespace
 
+// As SIPI: "Files identical!" (exit 0), or the differences summarised on stderr with the
+// absolute difference image written to diff.tif in the working directory (exit 255). An image
+// that cannot be read is exit 1.
 int run_compare(const std::string& a, const std::string& b) {
   auto ia = open_full(a);
   if (!ia) {
     std::cerr << "Error reading image: " << a << std::endl;
-    return 2;
+    return 1;
   }
   auto ib = open_full(b);
   if (!ib) {
     std::cerr << "Error reading image: " << b << std::endl;
-    return 2;
+    return 1;
   }
   if (ia->width() != ib->width() || ia->height() != ib->height() || ia->bands() != ib->bands() ||
       ia->format() != ib->format()) {
-    std::cerr << "Images differ in shape: " << ia->width() << "x" << ia->height() << "x" << ia->bands() << " vs "
+    std::cerr << "Files differ in shape: " << ia->width() << "x" << ia->height() << "x" << ia->bands() << " vs "
               << ib->width() << "x" << ib->height() << "x" << ib->bands() << std::endl;
-    return 1;
+    return 255;
   }
-  vips::VImage diff = (ia->cast(VIPS_FORMAT_DOUBLE) - ib->cast(VIPS_FORMAT_DOUBLE)).abs();
-  double max = diff.max(), mean = diff.avg();
+  vips::VImage diff = (ia->cast(VIPS_FORMAT_INT) - ib->cast(VIPS_FORMAT_INT)).abs();
+  int x = 0, y = 0;
+  const double max = diff.max(vips::VImage::option()->set("x", &x)->set("y", &y));
   if (max == 0) {
-    std::cout << "Files identical!" << std::endl;
+    std::cerr << "Files identical!" << std::endl;
     return 0;
   }
-  std::cerr << "Images differ: mean difference " << mean << ", max difference " << max << std::endl;
-  return 1;
+  const double mean = diff.avg();
+  std::string note = "See diff.tif";
+  try {
+    diff.cast(ia->format()).tiffsave("diff.tif");
+  } catch (const vips::VError&) {
+    vips_error_clear();
+    note = "diff.tif could not be written";
+  }
+  std::cerr << "Files differ: avg: " << mean << " max: " << max << "(" << x << ", " << y << ") " << note << std::endl;
+  return 255;
 }
 
 int run_verify(const std::string& path) {

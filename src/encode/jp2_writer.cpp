@@ -1,5 +1,7 @@
 #include "encode/jp2_writer.h"
 
+#include "encode/htj2k_writer.h"
+
 #include <openjpeg.h>
 
 #include "metadata/metadata.h"
@@ -38,6 +40,23 @@ int floor_log2(std::int64_t v) {
 
 }  // namespace
 
+int default_levels(int width, int height) {
+  return std::max(1, floor_log2(std::max(width, height) / 256 + 1) + 1);
+}
+
+bool valid_code_block(int w, int h) {
+  return w >= 4 && h >= 4 && w <= 1024 && h <= 1024 && w * h <= 4096 && !(w & (w - 1)) && !(h & (h - 1));
+}
+
+bool parse_cmodes(const std::string& s, bool& ht) {
+  // OpenJPH writes HT code-blocks in their one mode; classic mode switches are not offered.
+  if (s == "HT" || s == "ht") {
+    ht = true;
+    return true;
+  }
+  return false;
+}
+
 bool parse_pair(const std::string& in, int& w, int& h) {
   std::string s;
   for (char c : in) {
@@ -58,6 +77,10 @@ bool parse_pair(const std::string& in, int& w, int& h) {
 
 Result<Ok> write_jp2(const vips::VImage& in, const std::filesystem::path& out, const Jp2Params& p,
                      const std::string& icc) {
+  if (p.ht) {
+    if (p.codestream_only) return Error::bad_request("jp2.params", "HTJ2K is written as a JP2 file (.jp2, .jpx)");
+    return write_htj2k(in, out, p, icc);
+  }
   const int W = in.width(), H = in.height(), nb = in.bands();
   const bool sixteen = in.format() == VIPS_FORMAT_USHORT;
   if (!(in.format() == VIPS_FORMAT_UCHAR || sixteen) || nb < 1 || nb > 5) {
@@ -77,14 +100,13 @@ Result<Ok> write_jp2(const vips::VImage& in, const std::filesystem::path& out, c
   // Levels: enough that the smallest resolution is about 256 px, but each tile must still hold
   // a pixel at the smallest level (OpenJPEG's constraint).
   int max_levels = std::max(0, std::min(floor_log2(tw), floor_log2(th)));
-  int levels = p.levels >= 0 ? p.levels : std::max(1, floor_log2(std::max(W, H) / 256 + 1) + 1);
+  int levels = p.levels >= 0 ? p.levels : default_levels(W, H);
   levels = std::min({levels, max_levels, 32});
   if (p.levels > max_levels) return Error::bad_request("jp2.params", "too many levels for the tile size");
   cp.numresolution = levels + 1;
   cp.prog_order = order;
   cp.irreversible = p.lossless ? 0 : 1;
-  if (p.cblk_w < 4 || p.cblk_h < 4 || p.cblk_w > 1024 || p.cblk_h > 1024 || p.cblk_w * p.cblk_h > 4096 ||
-      (p.cblk_w & (p.cblk_w - 1)) || (p.cblk_h & (p.cblk_h - 1))) {
+  if (!valid_code_block(p.cblk_w, p.cblk_h)) {
     return Error::bad_request("jp2.params", "code-block size must be powers of two, 4..1024, area <= 4096");
   }
   cp.cblockw_init = p.cblk_w;

@@ -25,7 +25,19 @@ struct Jp2Params {
   bool sop = false;
   bool eph = false;
   int quality = 0;                // 1..100 for lossy output without rates (maps to a ratio)
+  bool ht = false;                // HTJ2K (Part 15) codestream, written by OpenJPH
+  float qstep = 0;                // HTJ2K lossy: quantisation step (0 = from quality)
 };
+
+// Decomposition levels when none are asked for: until the whole image is about 256 px.
+int default_levels(int width, int height);
+
+// JPEG 2000's code-block rule: powers of two, 4..1024 each, area at most 4096.
+bool valid_code_block(int w, int h);
+
+// Kakadu's Cmodes value, e.g. "HT" or "HT|BYPASS": true and `ht` set when it asks for HT;
+// false (an error) for a mode this writer does not offer.
+bool parse_cmodes(const std::string& s, bool& ht);
 
 // Parses "{256,256}" / "256,256" / "256" into w and h. Returns false on anything else.
 bool parse_pair(const std::string& s, int& w, int& h);

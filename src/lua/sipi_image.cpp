@@ -273,10 +273,11 @@ std::string write_image(const vips::VImage& img, const std::string& target, int 
 // converter: from the source file itself when the pixels are untouched (so every metadata
 // block is kept), else from a lossless temporary TIFF of the current pixels.
 std::string write_service_file(const Image& im, const std::string& target, const std::string& origname,
-                               const std::string& mimetype) {
+                               const std::string& mimetype, bool htj2k) {
   std::string error;
   convert::ConvertOptions o;
   o.role = convert::Role::service;
+  o.jp2.ht = htj2k;
   o.tiff_pyramid = true;
   o.output = target;
   o.original_name = origname;
@@ -298,8 +299,10 @@ std::string write_service_file(const Image& im, const std::string& target, const
   if (isolation::shared_pool()) {
     // The server isolates decoding: the converter (libraries and exiv2 on the upload) runs as
     // a child process, so a crash costs this call, not the server.
-    auto r = isolation::run_child({"sipi", "convert", "service-file", o.input, o.output, "--origname", origname,
-                             "--origmime", mimetype});
+    std::vector<std::string> args{"sipi", "convert", "service-file", o.input, o.output, "--origname", origname,
+                                  "--origmime", mimetype};
+    if (htj2k) args.emplace_back("--htj2k");
+    auto r = isolation::run_child(args);
     rc = r.signal != 0 ? 1 : r.exit_code;
     if (r.signal != 0) {
       error = "the image decoder crashed (" + isolation::signal_name(r.signal) + ")";
@@ -331,7 +334,7 @@ int l_write(lua_State* L) {
   std::string bad;
   if (lua_istable(L, 3)) {
     // SIPI's write parameters: quality, and for JPEG 2000 Creversible, Clayers, Clevels, Corder,
-    // Cprecincts, Cblk, Stiles, Cuse_sop, rates. Unknown keys are an error, as in SIPI.
+    // Cprecincts, Cblk, Stiles, Cuse_sop, rates; Cmodes = "HT" for HTJ2K. Unknown keys are an error, as in SIPI.
     lua_pushnil(L);
     while (lua_next(L, 3)) {
       std::string key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
@@ -348,6 +351,7 @@ int l_write(lua_State* L) {
       else if (key == "Cblk") encode::parse_pair(val, jp.cblk_w, jp.cblk_h);
       else if (key == "Stiles") encode::parse_pair(val, jp.tile_w, jp.tile_h);
       else if (key == "Cuse_sop") jp.sop = val == "yes" || val == "true";
+      else if (key == "Cmodes" && !encode::parse_cmodes(val, jp.ht)) bad = "Cmodes " + val;
       else if (key == "rates") {
         for (std::size_t pos = 0; pos < val.size();) {
           auto sp = val.find_first_of(" ,", pos);
@@ -376,7 +380,7 @@ int l_write(lua_State* L) {
   }
   if (!role.empty()) {
     if (role != "service-file") return fail(L, "file_role must be service-file");
-    std::string serr = write_service_file(*im, target, origname, mimetype);
+    std::string serr = write_service_file(*im, target, origname, mimetype, jp.ht);
     if (!serr.empty()) return fail(L, serr);
     lua_pushboolean(L, 1);
     lua_pushstring(L, target.c_str());

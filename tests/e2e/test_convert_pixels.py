@@ -15,8 +15,8 @@ from fixtures import ADOBE_RGB, cell_colour, grid_image, vips
 CELL = 100
 
 
-def sipi(*args, ok=True):
-    r = subprocess.run([SIPI_BIN, *map(str, args)], capture_output=True, text=True, timeout=120)
+def sipi(*args, ok=True, cwd=None):
+    r = subprocess.run([SIPI_BIN, *map(str, args)], capture_output=True, text=True, timeout=120, cwd=cwd)
     if ok:
         assert r.returncode == 0, r.stderr
     return r
@@ -41,7 +41,7 @@ def test_lossless_paths_are_bit_exact(src, tmp_path, ext):
     out, back = tmp_path / f"o.{ext}", tmp_path / "back.png"
     sipi("convert", src / "grid.png", out)
     r = sipi("compare", src / "grid.png", out)
-    assert "identical" in r.stdout
+    assert "Files identical!" in r.stderr
     assert np.array_equal(as_array(src / "grid.png"), as_array(out))  # independent decoder
     sipi("convert", out, back)
     assert np.array_equal(as_array(src / "grid.png"), as_array(back))
@@ -205,7 +205,7 @@ def test_jpeg2000_options_reach_the_codestream(src, tmp_path):
     assert "preccintsize (w,h)=(7,7) (7,7) (7,7) (7,7) (7,7)" in dump  # 2^7 = 128 at every level
     assert "csty=0x3" in dump                    # user precincts + SOP markers
     # the last layer is lossless: decoding everything gives the source back
-    assert "identical" in sipi("compare", src / "grid.png", out).stdout
+    assert "Files identical!" in sipi("compare", src / "grid.png", out).stderr
     q = json.loads(sipi("query", "--json", out).stdout)
     assert q["tile"] == [256, 256] and len(q["levels"]) == 5
 
@@ -222,10 +222,20 @@ def test_compare_reports_differences(src, tmp_path):
     im = grid_image(480, 360)
     im.putpixel((10, 10), (0, 0, 0))
     im.save(a)
-    r = sipi("compare", src / "grid.png", a, ok=False)
-    assert r.returncode == 1 and "differ" in r.stderr
+    # As SIPI: exit 255 (-1), the summary on stderr with the largest difference and where it is,
+    # and the absolute difference image in the working directory.
+    r = sipi("compare", src / "grid.png", a, ok=False, cwd=tmp_path)
+    assert r.returncode == 255, r.stderr
+    assert "Files differ: avg: " in r.stderr and "(10, 10) See diff.tif" in r.stderr
+    diff = np.asarray(Image.open(tmp_path / "diff.tif"))
+    expected = np.abs(np.asarray(grid_image(480, 360), dtype=int) - np.asarray(Image.open(a), dtype=int))
+    assert diff.shape == expected.shape and (diff == expected).all()
+    assert np.count_nonzero(diff.sum(axis=2)) == 1
     grid_image(100, 100).save(tmp_path / "small.png")
-    assert sipi("compare", src / "grid.png", tmp_path / "small.png", ok=False).returncode == 1
+    r = sipi("compare", src / "grid.png", tmp_path / "small.png", ok=False)
+    assert r.returncode == 255 and "Files differ in shape: 480x360x3 vs 100x100x3" in r.stderr
+    r = sipi("compare", "--json", src / "grid.png", tmp_path / "missing.png", ok=False)
+    assert r.returncode == 1 and "Error reading image" in r.stderr
 
 
 def test_verify(src, tmp_path):
@@ -309,4 +319,4 @@ def test_bigtiff_input_converts(src, tmp_path):
     subprocess.run(["vips", "tiffsave", str(src / "grid.png"), str(big), "--bigtiff", "--tile"], check=True)
     assert open(big, "rb").read(4) == b"II+\x00"
     sipi("convert", big, tmp_path / "out.png")
-    assert "identical" in sipi("compare", src / "grid.png", tmp_path / "out.png").stdout
+    assert "Files identical!" in sipi("compare", src / "grid.png", tmp_path / "out.png").stderr
