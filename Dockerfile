@@ -27,7 +27,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libvips-dev libboost1.81-dev liblua5.4-dev nlohmann-json3-dev libcli11-dev \
-      libtiff-dev libopenjp2-7-dev libjpeg-dev libexiv2-dev liblcms2-dev \
+      libtiff-dev libopenjp2-7-dev libopenjph-dev libjpeg-dev libexiv2-dev liblcms2-dev \
       protobuf-compiler libprotobuf-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev libmagic-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -47,7 +47,7 @@ FROM ${DEBIAN_IMAGE} AS runtime
 # tests/e2e/test_deploy.py), plus CA certificates for server.http() and tini as PID 1.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libvips42 libglib2.0-0 libtiff6 libopenjp2-7 libjpeg62-turbo liblua5.4-0 libexiv2-27 \
+      libvips42 libglib2.0-0 libtiff6 libopenjp2-7 libopenjph0.9 libjpeg62-turbo liblua5.4-0 libexiv2-27 \
       liblcms2-2 libprotobuf-lite32 libssl3 libcurl4 libsqlite3-0 libmagic1 libseccomp2 libcairo2 zlib1g libstdc++6 libgcc-s1 \
       ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*

@@ -184,6 +184,12 @@ gen_image photo 10000 8000 1000 "jpg png"
 if command -v grk_compress > /dev/null; then
   gen_step "$IMGDIR/photo-jp2ht.jp2" "HTJ2K lossless (grk_compress -M 64, 256² tiles)" grk_ht "$IMGDIR/photo-tifdeflate.tif"
 fi
+# HTJ2K written by sipi itself (OpenJPH), lossless, with 256², 512² and 1024² codestream tiles:
+# what `sipi convert --htj2k` gives an archive, and the tile-size trade-off.
+for t in 256 512 1024; do
+  gen_step "$IMGDIR/photo-jp2hts$t.jp2" "HTJ2K lossless (sipi convert --htj2k, $t² tiles)" \
+    sipi_convert --htj2k --Stiles "{$t,$t}" "$IMGDIR/photo-tifdeflate.tif"
+done
 ((HUGE)) && gen_image huge 40000 40000 4000 ""
 log "images ready in $(since "$T_GEN") s"
 ((GENERATE_ONLY)) && exit 0
@@ -200,8 +206,8 @@ make_links() {
 # --- sources and URL lists --------------------------------------------------------------------
 # source = image:variant; the peer (IIPImage 1.1) reads TIFF and JPEG 2000 only.
 SOURCES=""
-for v in tifjpeg tifdeflate jp2lossless jp2lossy jp2ht jpg png; do
-  [[ $v != jp2ht || -f $IMGDIR/photo-jp2ht.jp2 ]] && SOURCES+=" photo:$v"
+for v in tifjpeg tifdeflate jp2lossless jp2lossy jp2ht jp2hts256 jp2hts512 jp2hts1024 jpg png; do
+  [[ $v != jp2ht* || -f $IMGDIR/photo-$v.jp2 ]] && SOURCES+=" photo:$v"
 done
 if ((HUGE)); then for v in $VARIANTS_ALL; do SOURCES+=" huge:$v"; done; fi
 if [[ -n $ONLY ]]; then
@@ -211,7 +217,7 @@ fi
 WORKLOADS=${IIIF_LOAD_WORKLOADS:-"tile0 tileN region thumb down2000 info"}
 mkdir -p "$WORK/lists" "$WORK/www"
 declare -A LABEL=([photo]="10000×8000" [huge]="40000×40000" [tifjpeg]="TIFF JPEG" [tifdeflate]="TIFF Deflate"
-  [jp2lossless]="JP2 lossless" [jp2lossy]="JP2 lossy" [jp2ht]="HTJ2K lossless" [jpg]="JPEG" [png]="PNG")
+  [jp2lossless]="JP2 lossless" [jp2lossy]="JP2 lossy" [jp2ht]="HTJ2K lossless" [jp2hts256]="HTJ2K sipi 256²" [jp2hts512]="HTJ2K sipi 512²" [jp2hts1024]="HTJ2K sipi 1024²" [jpg]="JPEG" [png]="PNG")
 declare -A DIMS=([photo]="10000 8000" [huge]="40000 40000")
 peer_reads() { [[ $1 == tif* || $1 == jp2* ]]; }
 for s in $SOURCES; do

@@ -2,7 +2,9 @@
 // internalMimeType, and originalMimeType / originalFilename from the Essentials packet; other
 // files: internalMimeType, fileSize, originalFilename. checksumOriginal / checksumDerivative
 // (and, for video, duration, fps, width, height) come from the sidecar "<name without
-// extension>.info" JSON when there is one. pre_flight only chooses the path: deny → 404.
+// extension>.info" JSON when there is one. pre_flight only chooses the path: as for info.json,
+// a plain deny is answered from the default path (SIPI gates pixels only); an IIIF Auth kind's
+// own response is sent as the hook made it.
 #include <sys/stat.h>
 
 #include <fstream>
@@ -59,9 +61,9 @@ std::string bitstream_info(const std::filesystem::path& path, const std::string&
 Response handle_knora(const AppContext& ctx, const RequestView& req, const iiif::KnoraRequest& kr) {
   auto decision = run_pre_flight(ctx, req, kr.ref);
   if (!decision) return error_response(decision.error());
-  if (*decision && !(*decision)->path) return error_response(Error::not_found("source.not_found"));
-  auto path = *decision ? source::resolve_hook_path(ctx.iiif.root, *(*decision)->path)
-                        : source::resolve(ctx.iiif.root, kr.ref.prefix, kr.ref.identifier);
+  if (*decision && (*decision)->response) return hook_response(*(*decision)->response);
+  auto path = *decision && (*decision)->path ? source::resolve_hook_path(ctx.iiif.root, *(*decision)->path)
+                                             : source::resolve(ctx.iiif.root, kr.ref.prefix, kr.ref.identifier);
   if (!path) return error_response(path.error());
 
   nlohmann::ordered_json j;

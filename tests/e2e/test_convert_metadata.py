@@ -36,6 +36,30 @@ def test_round_trip(sources, tmp_path, src, dst):
             assert key not in got, f"{src}→{dst}: {key} present but {dst} is documented not to hold it"
 
 
+@pytest.mark.parametrize("src", FORMATS)
+def test_round_trip_htj2k(sources, tmp_path, src):
+    # The HTJ2K row: the same JP2 boxes as classic JPEG 2000 around another codestream, so the
+    # same fields survive, and they survive the way back to TIFF too.
+    out, back = tmp_path / "out.jp2", tmp_path / "back.tif"
+    r = subprocess.run([SIPI_BIN, "convert", "--htj2k", sources[src], str(out)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    data = out.read_bytes()
+    cod = data.find(b"\xff\x52", data.find(b"\xff\x4f\xff\x51"))
+    assert data[cod + 12] & 0x40, "not an HT codestream"
+    got = read_fields(str(out))
+    for key, (kind, value) in FIELDS.items():
+        if kind in HOLDS[src] and kind in HOLDS["jp2"]:
+            assert got.get(key) == value, f"{src}→htj2k: {key} = {got.get(key)!r}, expected {value!r}"
+        elif kind not in HOLDS["jp2"]:
+            assert key not in got, f"{src}→htj2k: {key} present"
+    r = subprocess.run([SIPI_BIN, "convert", str(out), str(back)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    again = read_fields(str(back))
+    for key, (kind, value) in FIELDS.items():
+        if kind in HOLDS[src] and kind in HOLDS["jp2"]:
+            assert again.get(key) == value, f"{src}→htj2k→tif: {key}"
+
+
 @pytest.mark.parametrize("dst", ["jpg", "tif", "png", "jp2"])
 def test_second_generation_keeps_everything(sources, tmp_path, dst):
     # tif → dst → tif: nothing is lost on the way back either.

@@ -1,0 +1,148 @@
+// The HTJ2K region decoder (OpenJPH, one codestream tile at a time) against a reference decode
+// of the same level by OpenJPEG's opj_decompress (the whole image: libvips' loader decodes HT
+// files area by area, where OpenJPEG 2.5.0 returns wrong pixels): every pixel of every region
+// must match for lossless files, within 1 for lossy ones. Files from three writers: OpenJPH's ojph_compress,
+// Grok's grk_compress and sipi's own writer. What OpenJPH 0.9 skips (a COC marker here) must
+// come back as "not mine", so that OpenJPEG decodes it.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <vips/vips8>
+
+#include "encode/htj2k_writer.h"
+#include "source/codec.h"
+#include "source/jp2/ht_region.h"
+#include "source/jp2/index.h"
+
+namespace fs = std::filesystem;
+using sipi::Rect;
+
+namespace {
+
+class HtRegion : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    VIPS_INIT("unit_tests");
+    char tmpl[] = "/tmp/sipi-ht-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    // Photograph-like, 1000 × 700: tile remainders on both axes.
+    run("vips gaussnoise '" + p("n.v") + "' 1000 700 --sigma 40 --mean 128 --seed 11");
+    run("vips xyz '" + p("xy.v") + "' 1000 700");
+    run("vips bandjoin '" + p("xy.v") + " " + p("n.v") + "' '" + p("j.v") + "'");
+    run("vips cast '" + p("j.v") + "' '" + p("rgb.v") + "' uchar");
+    run("vips copy '" + p("rgb.v") + "' '" + p("rgb.ppm") + "'");
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static std::string p(const std::string& name) { return (dir_ / name).string(); }
+  static void run(const std::string& cmd) { ASSERT_EQ(std::system((cmd + " >/dev/null 2>&1").c_str()), 0) << cmd; }
+
+  // Every region at the first levels: OpenJPH's answer equals OpenJPEG's full-level decode.
+  static void check(const fs::path& file, double tolerance) {
+    auto shape = sipi::source::probe(file, 0);
+    ASSERT_TRUE(shape) << shape.error().message;
+    auto ix = sipi::source::index_jp2(file);
+    ASSERT_TRUE(ix) << file << " not indexable";
+    ASSERT_TRUE(ix->high_throughput);
+    for (std::size_t li = 0; li < shape->levels.size() && li < 4; ++li) {
+      const auto lv = shape->levels[li];
+      const std::string ref = p("ref-" + file.stem().string() + "-" + std::to_string(lv.index) + ".ppm");
+      run("opj_decompress -i '" + file.string() + "' -o '" + ref + "' -r " + std::to_string(lv.index));
+      vips::VImage full = vips::VImage::new_from_file(ref.c_str(), vips::VImage::option()->set("access", VIPS_ACCESS_RANDOM));
+      std::vector<Rect> rects = {{0, 0, lv.size.w, lv.size.h},
+                                 {0, 0, std::min<std::int64_t>(256, lv.size.w), std::min<std::int64_t>(256, lv.size.h)},
+                                 {lv.size.w / 3, lv.size.h / 4, lv.size.w / 2, lv.size.h / 2},
+                                 {lv.size.w - 1, lv.size.h - 1, 1, 1},
+                                 {lv.size.w / 5, 0, 1, lv.size.h}};
+      for (const Rect& r : rects) {
+        auto got = sipi::source::decode_ht_region(file, *ix, *shape, lv.index, r);
+        ASSERT_TRUE(got.has_value()) << file.filename() << ": OpenJPH declined";
+        ASSERT_TRUE(*got) << got->error().message;
+        vips::VImage want = full.crop(static_cast<int>(r.x), static_cast<int>(r.y), static_cast<int>(r.w),
+                                      static_cast<int>(r.h));
+        ASSERT_EQ((*got)->width(), want.width());
+        ASSERT_EQ((*got)->height(), want.height());
+        ASSERT_EQ((*got)->bands(), want.bands());
+        double diff = ((*got)->cast(VIPS_FORMAT_INT) - want.cast(VIPS_FORMAT_INT)).abs().max();
+        EXPECT_LE(diff, tolerance) << file.filename() << " level " << li << " rect " << r.x << "," << r.y << ","
+                                   << r.w << "," << r.h;
+      }
+    }
+  }
+  static inline fs::path dir_;
+};
+
+}  // namespace
+
+TEST_F(HtRegion, OpenJphLossless256) {
+  run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + p("a.j2c") +
+      "' -reversible true -num_decomps 4 -tile_size '{256,256}'");
+  check(dir_ / "a.j2c", 0);
+}
+
+TEST_F(HtRegion, OpenJphLosslessUntiled) {
+  run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + p("b.j2c") + "' -reversible true -num_decomps 5");
+  check(dir_ / "b.j2c", 0);
+}
+
+TEST_F(HtRegion, OpenJphLossy) {
+  run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + p("c.j2c") + "' -qstep 0.01 -num_decomps 4 -tile_size '{300,200}'");
+  check(dir_ / "c.j2c", 1);
+}
+
+TEST_F(HtRegion, GrokHt) {
+  run("grk_compress -i '" + p("rgb.ppm") + "' -o '" + p("d.jp2") + "' -M 64 -t 256,256 -n 5");
+  check(dir_ / "d.jp2", 0);
+}
+
+TEST_F(HtRegion, SipiWriterLosslessAndLossy) {
+  vips::VImage img = vips::VImage::new_from_file(p("rgb.v").c_str());
+  sipi::encode::Jp2Params lossless;
+  lossless.ht = true;
+  ASSERT_TRUE(sipi::encode::write_htj2k(img, dir_ / "e.jp2", lossless, {}));
+  check(dir_ / "e.jp2", 0);
+  sipi::encode::Jp2Params lossy = lossless;
+  lossy.lossless = false;
+  lossy.quality = 60;
+  lossy.tile_w = lossy.tile_h = 512;
+  ASSERT_TRUE(sipi::encode::write_htj2k(img, dir_ / "f.jp2", lossy, {}));
+  check(dir_ / "f.jp2", 1);
+}
+
+// A COC marker (here repeating COD's own values for component 0, so the pixels do not change) in
+// a tile-part header: OpenJPH 0.9 would skip it, so the decoder declines and OpenJPEG decodes.
+TEST_F(HtRegion, CocMarkerGoesToOpenJpeg) {
+  run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + p("g.j2c") +
+      "' -reversible true -num_decomps 4 -tile_size '{256,256}'");
+  std::ifstream in(p("g.j2c"), std::ios::binary);
+  std::string cs((std::istreambuf_iterator<char>(in)), {});
+  const std::size_t cod = cs.find("\xFF\x52");
+  const std::size_t sot = cs.find("\xFF\x90");
+  ASSERT_NE(cod, std::string::npos);
+  ASSERT_NE(sot, std::string::npos);
+  // COC: Lcoc 9, component 0, Scoc 0, then COD's SPcod (levels, xcb, ycb, style, transform).
+  std::string coc = std::string("\xFF\x53\x00\x09\x00\x00", 6) + cs.substr(cod + 9, 5);
+  cs.insert(sot + 12, coc);
+  auto psot = static_cast<std::uint32_t>((static_cast<unsigned char>(cs[sot + 6]) << 24) |
+                                         (static_cast<unsigned char>(cs[sot + 7]) << 16) |
+                                         (static_cast<unsigned char>(cs[sot + 8]) << 8) | static_cast<unsigned char>(cs[sot + 9]));
+  psot += static_cast<std::uint32_t>(coc.size());
+  for (int i = 0; i < 4; ++i) cs[sot + 6 + static_cast<std::size_t>(i)] = static_cast<char>(psot >> (24 - 8 * i));
+  std::ofstream(p("h.j2c"), std::ios::binary) << cs;
+
+  const fs::path file = dir_ / "h.j2c";
+  auto shape = sipi::source::probe(file, 0);
+  ASSERT_TRUE(shape);
+  auto ix = sipi::source::index_jp2(file);
+  ASSERT_TRUE(ix);
+  const Rect first{0, 0, 256, 256}, second{256, 0, 256, 256};
+  EXPECT_FALSE(sipi::source::decode_ht_region(file, *ix, *shape, 0, first).has_value());
+  // Tiles without the marker are still OpenJPH's; the one with it decodes through OpenJPEG.
+  EXPECT_TRUE(sipi::source::decode_ht_region(file, *ix, *shape, 0, second).has_value());
+  auto via_openjpeg = sipi::source::decode_jp2_region(file, *ix, *shape, 0, first);
+  ASSERT_TRUE(via_openjpeg) << via_openjpeg.error().message;
+  vips::VImage want = vips::VImage::new_from_file(p("rgb.v").c_str()).crop(0, 0, 256, 256);
+  EXPECT_EQ((via_openjpeg->cast(VIPS_FORMAT_INT) - want.cast(VIPS_FORMAT_INT)).abs().max(), 0.0);
+}
