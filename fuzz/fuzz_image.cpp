@@ -84,7 +84,7 @@ bool is_htj2k(const std::uint8_t* data, std::size_t size) {
 // Decodes `path` whole with OpenJPEG alone in a forked child and tells whether that dies on a
 // known library assert; the parent then skips the render (and otherwise runs it itself, so
 // coverage still counts). OpenJPEG only, single-threaded: a forked copy of this process may
-// not use libvips, whose threads did not come along.
+// not use libvips, whose threads did not come along (OpenJPEG starts its own).
 bool hits_known_library_assert(const fs::path& path) {
   int fds[2];
   if (::pipe(fds) != 0) return false;
@@ -94,21 +94,30 @@ bool hits_known_library_assert(const fs::path& path) {
     ::signal(SIGABRT, SIG_DFL);  // not libFuzzer's handler: no crash artifact from the child
     ::dup2(fds[1], 2);
     ::alarm(5);
-    opj_stream_t* st = opj_stream_create_default_file_stream(path.c_str(), OPJ_TRUE);
     bool jp2 = false;
     if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
       unsigned char m[4] = {};
       jp2 = std::fread(m, 1, 4, f) == 4 && m[0] == 0 && m[3] == 12;
       std::fclose(f);
     }
-    opj_codec_t* codec = opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
-    opj_set_error_handler(codec, [](const char*, void*) {}, nullptr);
-    opj_set_warning_handler(codec, [](const char*, void*) {}, nullptr);
-    opj_dparameters_t params;
-    opj_set_default_decoder_parameters(&params);
-    opj_image_t* image = nullptr;
-    if (st && codec && opj_setup_decoder(codec, &params) && opj_read_header(st, codec, &image)) {
-      (void)opj_decode(codec, st, image);
+    // One thread stops at the first malformed HT code-block; with threads (as libvips' loader
+    // decodes) the code-blocks behind it may be reached too, depending on scheduling
+    // (fuzz_image-lib-ht-mel-abort-mt.j2k): one plain decode, then several threaded ones.
+    for (int attempt = 0; attempt < 12; ++attempt) {
+      opj_stream_t* st = opj_stream_create_default_file_stream(path.c_str(), OPJ_TRUE);
+      opj_codec_t* codec = opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
+      opj_set_error_handler(codec, [](const char*, void*) {}, nullptr);
+      opj_set_warning_handler(codec, [](const char*, void*) {}, nullptr);
+      opj_dparameters_t params;
+      opj_set_default_decoder_parameters(&params);
+      opj_image_t* image = nullptr;
+      if (st && codec && opj_setup_decoder(codec, &params) && opj_codec_set_threads(codec, attempt == 0 ? 1 : 4) &&
+          opj_read_header(st, codec, &image)) {
+        (void)opj_decode(codec, st, image);
+      }
+      if (image) opj_image_destroy(image);
+      if (codec) opj_destroy_codec(codec);
+      if (st) opj_stream_destroy(st);
     }
     ::_exit(0);
   }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,44 @@ void push_pixels(const vips::VImage& in, ojph::codestream& cs) {
   }
 }
 
+// What OpenJPH 0.9 cannot write, or a parameter out of range; nothing when `p` is fine.
+std::optional<std::string> unsupported(const Jp2Params& p) {
+  if (!p.rates.empty() || p.layers > 1) return "HTJ2K has no quality layers or rates (use --quality or --qstep)";
+  if (p.sop || p.eph) return "HTJ2K is written without SOP/EPH markers";
+  static const char* kOrders[] = {"LRCP", "RLCP", "RPCL", "PCRL", "CPRL"};
+  if (std::find(std::begin(kOrders), std::end(kOrders), p.order) == std::end(kOrders)) return "progression order " + p.order;
+  if (!valid_code_block(p.cblk_w, p.cblk_h)) return "code-block size must be powers of two, 4..1024, area <= 4096";
+  if (p.qstep < 0 || p.qstep > 1) return "qstep must be in (0, 1]";
+  return std::nullopt;
+}
+
+struct TileSize {
+  int w, h;
+};
+
+void configure(ojph::codestream& cs, const vips::VImage& in, TileSize tile, int levels, bool cmyk, const Jp2Params& p) {
+  const int nb = in.bands();
+  ojph::param_siz siz = cs.access_siz();
+  siz.set_image_extent(ojph::point(static_cast<ojph::ui32>(in.width()), static_cast<ojph::ui32>(in.height())));
+  siz.set_tile_size(ojph::size(static_cast<ojph::ui32>(tile.w), static_cast<ojph::ui32>(tile.h)));
+  siz.set_num_components(static_cast<ojph::ui32>(nb));
+  const ojph::ui32 depth = in.format() == VIPS_FORMAT_USHORT ? 16 : 8;
+  for (int c = 0; c < nb; ++c) siz.set_component(static_cast<ojph::ui32>(c), ojph::point(1, 1), depth, false);
+  ojph::param_cod cod = cs.access_cod();
+  cod.set_num_decomposition(static_cast<ojph::ui32>(levels));
+  cod.set_block_dims(static_cast<ojph::ui32>(p.cblk_w), static_cast<ojph::ui32>(p.cblk_h));
+  cod.set_progression_order(p.order.c_str());
+  cod.set_color_transform(nb >= 3 && !cmyk);
+  cod.set_reversible(p.lossless);
+  if (p.precinct_w > 0) {
+    std::vector<ojph::size> sizes(static_cast<std::size_t>(levels) + 1,
+                                  ojph::size(static_cast<ojph::ui32>(p.precinct_w), static_cast<ojph::ui32>(p.precinct_h)));
+    cod.set_precinct_size(levels + 1, sizes.data());
+  }
+  if (!p.lossless) cs.access_qcd().set_irrev_quant(ht_qstep(p));
+  cs.set_planar(false);
+}
+
 }  // namespace
 
 float ht_qstep(const Jp2Params& p) {
@@ -138,18 +177,7 @@ Result<Ok> write_htj2k(const vips::VImage& in, const std::filesystem::path& out,
   if (!(in.format() == VIPS_FORMAT_UCHAR || sixteen) || nb < 1 || nb > 5) {
     return Error::internal("codec.jp2", "unsupported pixel format for JPEG 2000");
   }
-  if (!p.rates.empty() || p.layers > 1) {
-    return Error::bad_request("jp2.params", "HTJ2K has no quality layers or rates (use --quality or --qstep)");
-  }
-  if (p.sop || p.eph) return Error::bad_request("jp2.params", "HTJ2K is written without SOP/EPH markers");
-  static const char* kOrders[] = {"LRCP", "RLCP", "RPCL", "PCRL", "CPRL"};
-  if (std::find(std::begin(kOrders), std::end(kOrders), p.order) == std::end(kOrders)) {
-    return Error::bad_request("jp2.params", "progression order " + p.order);
-  }
-  if (!valid_code_block(p.cblk_w, p.cblk_h)) {
-    return Error::bad_request("jp2.params", "code-block size must be powers of two, 4..1024, area <= 4096");
-  }
-  if (p.qstep < 0 || p.qstep > 1) return Error::bad_request("jp2.params", "qstep must be in (0, 1]");
+  if (auto bad = unsupported(p)) return Error::bad_request("jp2.params", *bad);
   const int tw = std::min(p.tile_w > 0 ? p.tile_w : kHtDefaultTile, W);
   const int th = std::min(p.tile_h > 0 ? p.tile_h : kHtDefaultTile, H);
   const int levels = std::min(p.levels >= 0 ? p.levels : default_levels(W, H), 32);
@@ -167,24 +195,7 @@ Result<Ok> write_htj2k(const vips::VImage& in, const std::filesystem::path& out,
   ojph::si64 length = 0;
   try {
     ojph::codestream cs;
-    ojph::param_siz siz = cs.access_siz();
-    siz.set_image_extent(ojph::point(static_cast<ojph::ui32>(W), static_cast<ojph::ui32>(H)));
-    siz.set_tile_size(ojph::size(static_cast<ojph::ui32>(tw), static_cast<ojph::ui32>(th)));
-    siz.set_num_components(static_cast<ojph::ui32>(nb));
-    for (int c = 0; c < nb; ++c) siz.set_component(static_cast<ojph::ui32>(c), ojph::point(1, 1), sixteen ? 16 : 8, false);
-    ojph::param_cod cod = cs.access_cod();
-    cod.set_num_decomposition(static_cast<ojph::ui32>(levels));
-    cod.set_block_dims(static_cast<ojph::ui32>(p.cblk_w), static_cast<ojph::ui32>(p.cblk_h));
-    cod.set_progression_order(p.order.c_str());
-    cod.set_color_transform(nb >= 3 && !cmyk);
-    cod.set_reversible(p.lossless);
-    if (p.precinct_w > 0) {
-      std::vector<ojph::size> sizes(static_cast<std::size_t>(levels) + 1,
-                                    ojph::size(static_cast<ojph::ui32>(p.precinct_w), static_cast<ojph::ui32>(p.precinct_h)));
-      cod.set_precinct_size(levels + 1, sizes.data());
-    }
-    if (!p.lossless) cs.access_qcd().set_irrev_quant(ht_qstep(p));
-    cs.set_planar(false);
+    configure(cs, in, {tw, th}, levels, cmyk, p);
     FileOut sink(f.get());
     cs.write_headers(&sink);
     push_pixels(in, cs);
@@ -196,7 +207,7 @@ Result<Ok> write_htj2k(const vips::VImage& in, const std::filesystem::path& out,
     vips_error_clear();
     return Error::internal("codec.decode", msg);
   } catch (const std::exception& e) {
-    return Error::bad_request("jp2.params", std::string("OpenJPH: ") + e.what());
+    return Error::bad_request("jp2.params", "OpenJPH could not encode the image with these parameters");
   }
   // LBox 0 means "to the end of the file", allowed for the last box when the length does not
   // fit in 32 bits.

@@ -351,7 +351,9 @@ int l_write(lua_State* L) {
       else if (key == "Cblk") encode::parse_pair(val, jp.cblk_w, jp.cblk_h);
       else if (key == "Stiles") encode::parse_pair(val, jp.tile_w, jp.tile_h);
       else if (key == "Cuse_sop") jp.sop = val == "yes" || val == "true";
-      else if (key == "Cmodes" && !encode::parse_cmodes(val, jp.ht)) bad = "Cmodes " + val;
+      else if (key == "Cmodes") {
+        if (!encode::parse_cmodes(val, jp.ht) && bad.empty()) bad = "Cmodes " + val;
+      }
       else if (key == "rates") {
         for (std::size_t pos = 0; pos < val.size();) {
           auto sp = val.find_first_of(" ,", pos);

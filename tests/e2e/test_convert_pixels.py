@@ -244,6 +244,9 @@ def test_verify(src, tmp_path):
     (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
     r = sipi("verify", tmp_path / "cut.png", ok=False)
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+    # --json is accepted as SIPI accepts it (DSP passes it); the verdict is the same.
+    assert sipi("verify", "--json", src / "grid.png").returncode == 0
+    assert sipi("verify", "--json", tmp_path / "cut.png", ok=False).returncode == 1
 
 
 def test_query_json_and_text(src):

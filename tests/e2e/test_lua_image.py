@@ -39,6 +39,13 @@ if op == 'service' then
   server.print(tostring(ok6), ' ', tostring(err6))
   return
 end
+if op == 'ht' then
+  local ok7, err7 = img:write(server.get.out, { Cmodes = 'HT' })
+  local ok8, err8 = img:write(server.get.out .. '.sf.jp2', { Cmodes = 'HT', file_role = 'service-file', origname = 'o.png', mimetype = 'image/png' })
+  local ok9, err9 = img:write(server.get.out .. '.bad.jp2', { Cmodes = 'BYPASS' })
+  server.print(tostring(ok7), ' ', tostring(ok8), ' ', tostring(ok9), ' ', err9)
+  return
+end
 if op == 'jp2' then
   local ok4, err4 = img:write(server.get.out, { Clevels = '3', Stiles = '{128,128}', Corder = 'LRCP' })
   local ok5, err5 = img:write(server.get.out .. '.x.jp2', { Cfancy = 'yes' })
@@ -144,6 +151,21 @@ def test_write_with_jpeg2000_parameters(img_server, tmp_path):
     assert body == b"true false unknown write parameter: Cfancy"
     dump = subprocess.run(["opj_dump", "-i", str(out)], capture_output=True, text=True).stdout
     assert "numresolutions=4" in dump and "tdx=128, tdy=128" in dump and "prg=0" in dump
+
+
+def test_write_htj2k_access_and_service_files(img_server, tmp_path):
+    import subprocess
+    from conftest import SIPI_BIN
+    out = tmp_path / "h.jp2"
+    body = img_server.request(f"/image?op=ht&out={out}")[2]
+    assert body == b"true true false unknown write parameter: Cmodes BYPASS", body
+    for f in [out, tmp_path / "h.jp2.sf.jp2"]:
+        dump = subprocess.run(["opj_dump", "-i", str(f)], capture_output=True, text=True).stdout
+        assert "cblksty=0x40" in dump, f  # HT code-blocks
+        r = subprocess.run([SIPI_BIN, "compare", str(img_server.images / "grid.png"), str(f)], capture_output=True, text=True)
+        assert r.returncode == 0 and "Files identical!" in r.stderr, r.stderr
+    r = subprocess.run([SIPI_BIN, "verify", "service-file", str(tmp_path / "h.jp2.sf.jp2")], capture_output=True, text=True)
+    assert r.returncode == 0 and "o.png, image/png" in r.stdout, r.stdout + r.stderr
 
 
 def test_service_file_from_a_transformed_image(img_server, tmp_path):

@@ -4,8 +4,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <deque>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace sipi::source::jp2 {
 
@@ -34,6 +39,62 @@ struct File {  // a read-only descriptor, closed on destruction; pread() only
     off_t e = ::lseek(fd, 0, SEEK_END);
     return e < 0 ? 0 : static_cast<std::uint64_t>(e);
   }
+};
+
+// One read source over pieces of memory and of the file, e.g. [main header][tile-parts…][EOC]:
+// what OpenJPEG's stream callbacks and OpenJPH's input read, without copying the file's bytes
+// until the decoder asks for them (and not at all for what it seeks over).
+class Segments {
+ public:
+  explicit Segments(const File& f) : file_(&f) {}
+  void add_mem(const char* p, std::uint64_t n) { add({p, 0, n}); }
+  void add_owned(std::string s) {
+    owned_.push_back(std::move(s));
+    add({owned_.back().data(), 0, owned_.back().size()});
+  }
+  void add_file(std::uint64_t off, std::uint64_t n) { add({nullptr, off, n}); }
+  std::uint64_t total() const { return total_; }
+  std::uint64_t pos() const { return pos_; }
+  bool seek(std::uint64_t to) {
+    if (to > total_) return false;
+    pos_ = to;
+    return true;
+  }
+  std::size_t read(char* out, std::size_t n) {
+    std::size_t done = 0;
+    std::uint64_t base = 0;
+    for (const auto& s : segments_) {
+      if (done == n) break;
+      if (pos_ < base + s.len) {
+        const std::uint64_t in = pos_ - base;
+        const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(s.len - in, n - done));
+        if (s.mem) {
+          std::memcpy(out + done, s.mem + in, k);
+        } else if (!file_->read(s.file_off + in, out + done, k)) {
+          return done;
+        }
+        done += k;
+        pos_ += k;
+      }
+      base += s.len;
+    }
+    return done;
+  }
+
+ private:
+  struct Segment {
+    const char* mem;         // in memory, or
+    std::uint64_t file_off;  // in the file when mem is null
+    std::uint64_t len;
+  };
+  void add(Segment s) {
+    segments_.push_back(s);
+    total_ += s.len;
+  }
+  const File* file_;
+  std::vector<Segment> segments_;
+  std::deque<std::string> owned_;
+  std::uint64_t total_ = 0, pos_ = 0;
 };
 
 }  // namespace sipi::source::jp2

@@ -31,18 +31,36 @@ void put32(std::string& s, std::size_t at, std::uint32_t v) {
 }
 
 // Markers OpenJPH 0.9 skips as unsupported (COC, RGN, POC, PPT): a main header or tile-part
-// header with one of them is decoded by OpenJPEG instead. `pos` is the first marker segment;
-// the walk ends at SOD (a tile-part) or at the end of `bytes` (the main header).
-bool segments_supported(const std::string& bytes, std::size_t pos) {
+// header with one of them is decoded by OpenJPEG instead. `pos` is the first marker segment; a
+// tile-part header must reach SOD within `bytes`, a main header ends with `bytes`.
+bool segments_supported(const std::string& bytes, std::size_t pos, bool until_sod) {
   while (pos + 4 <= bytes.size()) {
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + pos);
     if (p[0] != 0xFF) return false;
-    if (p[1] == 0x93) return true;  // SOD
+    if (p[1] == 0x93) return until_sod;  // SOD
     if (p[1] == 0x53 || p[1] == 0x5E || p[1] == 0x5F || p[1] == 0x61) return false;
     pos += 2 + be16(p + 2);
   }
-  return pos == bytes.size();
+  return !until_sod && pos == bytes.size();
 }
+
+// OpenJPH's input over jp2::Segments: it reads the tile-parts straight from the file and seeks
+// over the packets of the resolutions it skips.
+class SegmentsIn : public ojph::infile_base {
+ public:
+  explicit SegmentsIn(jp2::Segments& s) : s_(s) {}
+  size_t read(void* p, size_t n) override { return s_.read(static_cast<char*>(p), n); }
+  int seek(ojph::si64 off, enum infile_base::seek origin) override {
+    const auto base = origin == OJPH_SEEK_SET ? 0 : origin == OJPH_SEEK_CUR ? static_cast<ojph::si64>(s_.pos())
+                                                                             : static_cast<ojph::si64>(s_.total());
+    return base + off >= 0 && s_.seek(static_cast<std::uint64_t>(base + off)) ? 0 : -1;
+  }
+  ojph::si64 tell() override { return static_cast<ojph::si64>(s_.pos()); }
+  bool eof() override { return s_.pos() >= s_.total(); }
+
+ private:
+  jp2::Segments& s_;
+};
 
 // OpenJPH picks its SIMD routines at first use behind a plain flag: one decode before any
 // concurrent use (call_once makes the others wait).
@@ -84,6 +102,98 @@ void warm_up() {
   });
 }
 
+// A tile on the reference grid.
+struct Box {
+  std::uint64_t x0, y0, x1, y1;
+};
+
+// Where decoded samples go: `rect` of the level, interleaved, 8 or 16 bits.
+struct Target {
+  void* pixels;
+  Rect rect;
+  int bands;
+  bool wide;
+};
+
+enum class Outcome { done, declined, unreadable };
+
+// The codestream of one tile: the main header with SIZ narrowed to `g`, the tile's parts as
+// tile 0 (their headers from memory, their bodies from the file), EOC.
+Outcome tile_codestream(const Jp2Index& ix, const jp2::File& f, std::uint64_t tile, const Box& g, jp2::Segments& cs) {
+  std::string head = ix.main_header;
+  put32(head, 2 + 6, static_cast<std::uint32_t>(g.x1));
+  put32(head, 2 + 10, static_cast<std::uint32_t>(g.y1));
+  put32(head, 2 + 14, static_cast<std::uint32_t>(g.x0));
+  put32(head, 2 + 18, static_cast<std::uint32_t>(g.y0));
+  put32(head, 2 + 30, static_cast<std::uint32_t>(g.x0));
+  put32(head, 2 + 34, static_cast<std::uint32_t>(g.y0));
+  cs.add_owned(std::move(head));
+  for (const auto& p : ix.tiles[tile]) {
+    // The tile-part header: SOT and what follows up to SOD (a few dozen bytes as a rule).
+    std::string part(static_cast<std::size_t>(std::min<std::uint64_t>(p.length, 4096)), '\0');
+    if (!f.read(p.offset, part.data(), part.size())) return Outcome::unreadable;
+    if (!segments_supported(part, 12, true)) return Outcome::declined;  // after SOT's segment
+    part.resize(12);
+    part[4] = part[5] = '\0';  // Isot: tile 0 of this codestream
+    cs.add_owned(std::move(part));
+    cs.add_file(p.offset + 12, p.length - 12);
+  }
+  cs.add_mem("\xFF\xD9", 2);
+  return Outcome::done;
+}
+
+// Decodes one tile's codestream at level `reduce` and copies what `t.rect` needs of it. `l` is
+// the tile on the level's grid.
+Outcome decode_tile(jp2::Segments& cs, int reduce, const Box& l, const Target& t) {
+  const std::uint64_t cx0 = std::max<std::uint64_t>(l.x0, t.rect.x), cx1 = std::min<std::uint64_t>(l.x1, t.rect.x + t.rect.w);
+  const std::uint64_t cy0 = std::max<std::uint64_t>(l.y0, t.rect.y), cy1 = std::min<std::uint64_t>(l.y1, t.rect.y + t.rect.h);
+  const auto nb = static_cast<std::size_t>(t.bands);
+  try {
+    SegmentsIn in(cs);
+    ojph::codestream dec;
+    dec.read_headers(&in);
+    dec.restrict_input_resolution(static_cast<ojph::ui32>(reduce), static_cast<ojph::ui32>(reduce));
+    auto siz = dec.access_siz();
+    if (siz.get_recon_width(0) != l.x1 - l.x0 || siz.get_recon_height(0) != l.y1 - l.y0) {
+      return Outcome::declined;  // not the geometry we computed: leave it to OpenJPEG
+    }
+    std::vector<std::int32_t> offset(nb), max(nb);
+    std::vector<int> shift(nb);
+    for (std::size_t c = 0; c < nb; ++c) {
+      const auto b = static_cast<int>(siz.get_bit_depth(static_cast<ojph::ui32>(c)));
+      offset[c] = siz.is_signed(static_cast<ojph::ui32>(c)) ? (1 << (b - 1)) : 0;
+      max[c] = (1 << b) - 1;
+      shift[c] = (t.wide ? 16 : 8) - b;
+    }
+    dec.set_planar(false);  // rows of every component in turn
+    dec.create();
+    for (std::uint64_t y = l.y0; y < l.y1; ++y) {
+      for (std::size_t c = 0; c < nb; ++c) {
+        ojph::ui32 comp = 0;
+        ojph::line_buf* line = dec.pull(comp);
+        if (y < cy0 || y >= cy1) continue;
+        const auto cc = static_cast<std::size_t>(comp);
+        const std::size_t row = (y - t.rect.y) * t.rect.w;
+        for (std::uint64_t x = cx0; x < cx1; ++x) {
+          const std::int32_t v = std::clamp(line->i32[x - l.x0] + offset[cc], 0, max[cc]);
+          const std::uint32_t o = shift[cc] >= 0 ? static_cast<std::uint32_t>(v) << shift[cc]
+                                                 : static_cast<std::uint32_t>(v) >> -shift[cc];
+          const std::size_t i = (row + (x - t.rect.x)) * nb + cc;
+          if (t.wide) {
+            static_cast<std::uint16_t*>(t.pixels)[i] = static_cast<std::uint16_t>(o);
+          } else {
+            static_cast<std::uint8_t*>(t.pixels)[i] = static_cast<std::uint8_t>(o);
+          }
+        }
+      }
+    }
+    dec.close();
+  } catch (const std::exception&) {
+    return Outcome::declined;  // what OpenJPH rejects, OpenJPEG may still read
+  }
+  return Outcome::done;
+}
+
 }  // namespace
 
 std::optional<Result<vips::VImage>> decode_ht_region(const std::filesystem::path& path, const Jp2Index& ix,
@@ -91,7 +201,7 @@ std::optional<Result<vips::VImage>> decode_ht_region(const std::filesystem::path
   auto fail = [&](const std::string& why) -> std::optional<Result<vips::VImage>> {
     return Result<vips::VImage>(Error::internal("codec.decode", path.string() + ": " + why));
   };
-  if (!segments_supported(ix.main_header, 2)) return std::nullopt;
+  if (!segments_supported(ix.main_header, 2, false)) return std::nullopt;
   jp2::File f(path);
   if (f.fd < 0) return fail("cannot open");
   warm_up();
@@ -111,83 +221,22 @@ std::optional<Result<vips::VImage>> decode_ht_region(const std::filesystem::path
     prec = std::max(prec, (static_cast<unsigned char>(ix.main_header[static_cast<std::size_t>(42 + 3 * c)]) & 0x7F) + 1);
   }
   const bool wide = prec > 8;
-  const std::size_t n = static_cast<std::size_t>(rect.w) * static_cast<std::size_t>(rect.h);
-  const std::size_t bytes = n * static_cast<std::size_t>(bands) * (wide ? 2 : 1);
+  const std::size_t bytes = static_cast<std::size_t>(rect.w) * static_cast<std::size_t>(rect.h) *
+                            static_cast<std::size_t>(bands) * (wide ? 2 : 1);
   std::unique_ptr<void, decltype(&g_free)> out(g_malloc(bytes), &g_free);
-
+  const Target target{out.get(), rect, bands, wide};
   for (std::uint64_t ty = ty0; ty <= ty1 && ty < ix.tiles_down; ++ty) {
     for (std::uint64_t tx = tx0; tx <= tx1 && tx < ix.tiles_across; ++tx) {
-      const auto& parts = ix.tiles[ty * ix.tiles_across + tx];
-      if (parts.empty()) return fail("tile missing from the codestream");
-      // The tile on the reference grid.
-      const std::uint64_t gx0 = std::max<std::uint64_t>(ix.xt_osiz + tx * ix.x_tsiz, 0);
-      const std::uint64_t gy0 = std::max<std::uint64_t>(ix.yt_osiz + ty * ix.y_tsiz, 0);
-      const std::uint64_t gx1 = std::min<std::uint64_t>(ix.xt_osiz + (tx + 1) * ix.x_tsiz, ix.x_siz);
-      const std::uint64_t gy1 = std::min<std::uint64_t>(ix.yt_osiz + (ty + 1) * ix.y_tsiz, ix.y_siz);
-      std::string cs = ix.main_header;
-      put32(cs, 2 + 6, static_cast<std::uint32_t>(gx1));
-      put32(cs, 2 + 10, static_cast<std::uint32_t>(gy1));
-      put32(cs, 2 + 14, static_cast<std::uint32_t>(gx0));
-      put32(cs, 2 + 18, static_cast<std::uint32_t>(gy0));
-      put32(cs, 2 + 30, static_cast<std::uint32_t>(gx0));
-      put32(cs, 2 + 34, static_cast<std::uint32_t>(gy0));
-      for (const auto& p : parts) {
-        std::string part(p.length, '\0');
-        if (!f.read(p.offset, part.data(), part.size())) return fail("cannot read a tile");
-        if (!segments_supported(part, 12)) return std::nullopt;  // after SOT's segment
-        part[4] = part[5] = '\0';  // Isot: tile 0 of this codestream
-        cs += part;
-      }
-      cs += "\xFF\xD9";
-
-      // The tile at the level, and the part of it that `rect` needs.
-      const std::uint64_t lx0 = level_of(gx0), ly0 = level_of(gy0), lx1 = level_of(gx1), ly1 = level_of(gy1);
-      const std::uint64_t cx0 = std::max<std::uint64_t>(lx0, rect.x), cx1 = std::min<std::uint64_t>(lx1, rect.x + rect.w);
-      const std::uint64_t cy0 = std::max<std::uint64_t>(ly0, rect.y), cy1 = std::min<std::uint64_t>(ly1, rect.y + rect.h);
-      try {
-        ojph::mem_infile in;
-        in.open(reinterpret_cast<const ojph::ui8*>(cs.data()), cs.size());
-        ojph::codestream dec;
-        dec.read_headers(&in);
-        dec.restrict_input_resolution(static_cast<ojph::ui32>(reduce), static_cast<ojph::ui32>(reduce));
-        auto siz = dec.access_siz();
-        if (siz.get_recon_width(0) != lx1 - lx0 || siz.get_recon_height(0) != ly1 - ly0) {
-          return std::nullopt;  // not the geometry we computed: leave it to OpenJPEG
-        }
-        std::vector<std::int32_t> offset(static_cast<std::size_t>(bands)), max(static_cast<std::size_t>(bands));
-        std::vector<int> shift(static_cast<std::size_t>(bands));
-        for (int c = 0; c < bands; ++c) {
-          const auto b = static_cast<int>(siz.get_bit_depth(static_cast<ojph::ui32>(c)));
-          offset[static_cast<std::size_t>(c)] = siz.is_signed(static_cast<ojph::ui32>(c)) ? (1 << (b - 1)) : 0;
-          max[static_cast<std::size_t>(c)] = (1 << b) - 1;
-          shift[static_cast<std::size_t>(c)] = (wide ? 16 : 8) - b;
-        }
-        dec.set_planar(false);  // rows of every component in turn
-        dec.create();
-        for (std::uint64_t y = ly0; y < ly1; ++y) {
-          for (int c = 0; c < bands; ++c) {
-            ojph::ui32 comp = 0;
-            ojph::line_buf* line = dec.pull(comp);
-            if (y < cy0 || y >= cy1) continue;
-            const auto cc = static_cast<std::size_t>(comp);
-            const std::size_t row = (y - rect.y) * rect.w;
-            for (std::uint64_t x = cx0; x < cx1; ++x) {
-              std::int32_t v = std::clamp(line->i32[x - lx0] + offset[cc], 0, max[cc]);
-              const std::uint32_t o = shift[cc] >= 0 ? static_cast<std::uint32_t>(v) << shift[cc]
-                                                     : static_cast<std::uint32_t>(v) >> -shift[cc];
-              const std::size_t i = (row + (x - rect.x)) * static_cast<std::size_t>(bands) + cc;
-              if (wide) {
-                static_cast<std::uint16_t*>(out.get())[i] = static_cast<std::uint16_t>(o);
-              } else {
-                static_cast<std::uint8_t*>(out.get())[i] = static_cast<std::uint8_t>(o);
-              }
-            }
-          }
-        }
-        dec.close();
-      } catch (const std::exception&) {
-        return std::nullopt;  // what OpenJPH rejects, OpenJPEG may still read
-      }
+      const std::uint64_t tile = ty * ix.tiles_across + tx;
+      if (ix.tiles[tile].empty()) return fail("tile missing from the codestream");
+      const Box g{ix.xt_osiz + tx * ix.x_tsiz, ix.yt_osiz + ty * ix.y_tsiz,
+                  std::min<std::uint64_t>(ix.xt_osiz + (tx + 1) * ix.x_tsiz, ix.x_siz),
+                  std::min<std::uint64_t>(ix.yt_osiz + (ty + 1) * ix.y_tsiz, ix.y_siz)};
+      jp2::Segments cs(f);
+      Outcome o = tile_codestream(ix, f, tile, g, cs);
+      if (o == Outcome::done) o = decode_tile(cs, reduce, {level_of(g.x0), level_of(g.y0), level_of(g.x1), level_of(g.y1)}, target);
+      if (o == Outcome::unreadable) return fail("cannot read a tile");
+      if (o == Outcome::declined) return std::nullopt;
     }
   }
   VipsInterpretation interp = bands >= 3 ? (wide ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB)

@@ -14,46 +14,7 @@ namespace {
 
 using jp2::File;
 
-// One read source over [main header][tile-parts…][EOC], for OpenJPEG's stream callbacks.
-struct Virtual {
-  struct Segment {
-    const char* mem;        // in memory, or
-    std::uint64_t file_off;  // in the file when mem is null
-    std::uint64_t len;
-  };
-  const File* file;
-  std::vector<Segment> segments;
-  std::uint64_t total = 0, pos = 0;
-
-  void add_mem(const char* p, std::uint64_t n) {
-    segments.push_back({p, 0, n});
-    total += n;
-  }
-  void add_file(std::uint64_t off, std::uint64_t n) {
-    segments.push_back({nullptr, off, n});
-    total += n;
-  }
-  std::size_t read(char* out, std::size_t n) {
-    std::size_t done = 0;
-    std::uint64_t base = 0;
-    for (const auto& s : segments) {
-      if (done == n) break;
-      if (pos < base + s.len) {
-        std::uint64_t in = pos - base;
-        std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(s.len - in, n - done));
-        if (s.mem) {
-          std::memcpy(out + done, s.mem + in, k);
-        } else if (!file->read(s.file_off + in, out + done, k)) {
-          return done;
-        }
-        done += k;
-        pos += k;
-      }
-      base += s.len;
-    }
-    return done;
-  }
-};
+using Virtual = jp2::Segments;
 
 OPJ_SIZE_T v_read(void* buf, OPJ_SIZE_T n, void* user) {
   auto* v = static_cast<Virtual*>(user);
@@ -62,19 +23,15 @@ OPJ_SIZE_T v_read(void* buf, OPJ_SIZE_T n, void* user) {
 }
 OPJ_OFF_T v_skip(OPJ_OFF_T n, void* user) {
   auto* v = static_cast<Virtual*>(user);
-  auto to = static_cast<std::int64_t>(v->pos) + n;
+  auto to = static_cast<std::int64_t>(v->pos()) + n;
   if (to < 0) return -1;
-  v->pos = std::min<std::uint64_t>(static_cast<std::uint64_t>(to), v->total);
+  v->seek(std::min<std::uint64_t>(static_cast<std::uint64_t>(to), v->total()));
   return n;
 }
 OPJ_BOOL v_seek(OPJ_OFF_T to, void* user) {
   auto* v = static_cast<Virtual*>(user);
-  if (to < 0 || static_cast<std::uint64_t>(to) > v->total) return OPJ_FALSE;
-  v->pos = static_cast<std::uint64_t>(to);
-  return OPJ_TRUE;
+  return to >= 0 && v->seek(static_cast<std::uint64_t>(to)) ? OPJ_TRUE : OPJ_FALSE;
 }
-
-
 
 }  // namespace
 
@@ -99,8 +56,7 @@ Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const 
     dy1 = std::min<std::uint64_t>(ix.y_siz, down(y1 - 1, ix.yt_osiz, ix.y_tsiz) + ix.y_tsiz);
   }
 
-  Virtual v;
-  v.file = &f;
+  Virtual v(f);
   v.add_mem(ix.main_header.data(), ix.main_header.size());
   auto tile_of = [](std::uint64_t p, std::uint32_t origin, std::uint32_t size) {
     return p < origin ? 0 : (p - origin) / size;
@@ -119,7 +75,7 @@ Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const 
 
   opj::Stream stream(opj_stream_create(64 * 1024, OPJ_TRUE));
   opj_stream_set_user_data(stream.get(), &v, nullptr);
-  opj_stream_set_user_data_length(stream.get(), v.total);
+  opj_stream_set_user_data_length(stream.get(), v.total());
   opj_stream_set_read_function(stream.get(), v_read);
   opj_stream_set_skip_function(stream.get(), v_skip);
   opj_stream_set_seek_function(stream.get(), v_seek);
