@@ -70,7 +70,7 @@ class Segments {
         const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(s.len - in, n - done));
         if (s.mem) {
           std::memcpy(out + done, s.mem + in, k);
-        } else if (!file_->read(s.file_off + in, out + done, k)) {
+        } else if (!read_file(s.file_off + in, s.file_off + s.len, out + done, k)) {
           return done;
         }
         done += k;
@@ -87,6 +87,27 @@ class Segments {
     std::uint64_t file_off;  // in the file when mem is null
     std::uint64_t len;
   };
+  // Small reads (OpenJPH reads packet headers a few bytes at a time) come from a read-ahead
+  // buffer of at most kAhead bytes, never past the end of the segment they are in.
+  bool read_file(std::uint64_t off, std::uint64_t seg_end, char* out, std::size_t k) {
+    if (off >= ahead_off_ && off + k <= ahead_off_ + ahead_.size()) {
+      std::memcpy(out, ahead_.data() + (off - ahead_off_), k);
+      return true;
+    }
+    if (k >= kAhead) return file_->read(off, out, k);
+    ahead_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kAhead, seg_end - off)));
+    if (!file_->read(off, ahead_.data(), ahead_.size())) {
+      ahead_.clear();
+      return false;
+    }
+    ahead_off_ = off;
+    std::memcpy(out, ahead_.data(), k);
+    return true;
+  }
+  static constexpr std::size_t kAhead = 4096;
+  std::string ahead_;
+  std::uint64_t ahead_off_ = 0;
+
   void add(Segment s) {
     segments_.push_back(s);
     total_ += s.len;
