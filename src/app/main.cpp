@@ -13,6 +13,7 @@
 #include <vips/vector.h>
 
 #include "cache/derivative_cache.h"
+#include "offline.h"
 #include "cli/commands.h"
 #include "isolation/supervise.h"
 #include "cli/convert.h"
@@ -121,65 +122,6 @@ void add_server_options(CLI::App& cmd, ServerFlags& f) {
         ->envname(flag[1])
         ->group("SIPI 7.0 compatibility");
   }
-}
-
-void add_convert_options(CLI::App& cmd, sipi::cli::ConvertOptions& o) {
-  cmd.add_option("input", o.input, "source image")->required();
-  cmd.add_option("output", o.output, "output image; the format comes from the extension or --format")->required();
-  cmd.add_option("-F,--format", o.format, "jpg, tif, png, webp, jp2, jpx or j2k");
-  cmd.add_option("-r,--region", o.region, "region x y w h")->expected(4);
-  cmd.add_option("-s,--size", o.size, "IIIF size (e.g. 1000, or !800,800)");
-  cmd.add_option("-S,--scale", o.scale, "scale in percent");
-  cmd.add_option("-R,--reduce", o.reduce, "reduce by 2^n");
-  cmd.add_option("-o,--rotate", o.rotate, "rotate clockwise by degrees");
-  cmd.add_option("-m,--mirror", o.mirror, "none, horizontal or vertical");
-  cmd.add_option("-q,--quality", o.quality, "JPEG/WebP quality 1..100 (JPEG 2000: lossy at this quality)");
-  cmd.add_option("-I,--icc", o.icc, "convert to none, sRGB, AdobeRGB or GRAY and embed that profile");
-  cmd.add_flag("--topleft", o.topleft, "apply the EXIF/TIFF orientation and reset it to 1");
-  cmd.add_flag("-k,--skipmeta", o.skipmeta, "drop EXIF, IPTC, XMP and ICC");
-  cmd.add_option("-n,--pagenum", o.pagenum, "page of a multi-page TIFF (1 = first)");
-  cmd.add_option("-w,--watermark", o.watermark, "image blended into the output");
-  cmd.add_flag("--json", o.json, "one JSON document on stdout");
-  cmd.add_flag("--Ctiff_pyramid", o.tiff_pyramid, "TIFF: tiled pyramid (256 px tiles)");
-  // JPEG 2000
-  auto* jp = &o.jp2;
-  cmd.add_option("--Sprofile", [](const CLI::results_t&) { return true; }, "accepted for SIPI compatibility");
-  cmd.add_option("--rates", [jp](const CLI::results_t& r) {
-    // "20 10 5" quoted as one argument is three layers too (and "20abc" is an error, not 20).
-    for (const auto& arg : r) {
-      std::istringstream words(arg);
-      std::string v;
-      while (words >> v) {
-        if (v == "X" || v == "x") { jp->rates.push_back(0); continue; }
-        std::size_t used = 0;
-        try { jp->rates.push_back(std::stod(v, &used)); } catch (...) { return false; }
-        if (used != v.size() || jp->rates.back() < 0) return false;
-      }
-    }
-    if (jp->rates.empty()) return false;
-    jp->lossless = jp->rates.empty() || jp->rates.back() == 0;
-    return true;
-  }, "compression ratio per quality layer, e.g. 80 40 20 X (X = lossless)")->expected(1, 100);
-  cmd.add_option("--Clayers", o.jp2.layers, "number of quality layers");
-  cmd.add_option("--Clevels", o.jp2.levels, "number of resolution levels (decompositions)");
-  cmd.add_option("--Corder", o.jp2.order, "progression order: LRCP RLCP RPCL PCRL CPRL");
-  cmd.add_option("--Stiles", [jp](const CLI::results_t& r) { return sipi::encode::parse_pair(r[0], jp->tile_w, jp->tile_h); },
-                 "tile size, e.g. {512,512}");
-  cmd.add_option("--Cprecincts", [jp](const CLI::results_t& r) {
-    return sipi::encode::parse_pair(r[0], jp->precinct_w, jp->precinct_h); }, "precinct size, e.g. {256,256}");
-  cmd.add_option("--Cblk", [jp](const CLI::results_t& r) { return sipi::encode::parse_pair(r[0], jp->cblk_w, jp->cblk_h); },
-                 "code-block size, e.g. {64,64}");
-  cmd.add_flag("--htj2k", jp->ht, "write an HTJ2K (JPEG 2000 Part 15) codestream (OpenJPH)");
-  cmd.add_option("--Cmodes", [jp](const CLI::results_t& r) { return sipi::encode::parse_cmodes(r[0], jp->ht); },
-                 "code-block modes as Kakadu names them: HT = HTJ2K");
-  cmd.add_option("--qstep", [jp](const CLI::results_t& r) {
-    try { jp->qstep = std::stof(r[0]); } catch (...) { return false; }
-    jp->lossless = false;
-    return jp->qstep > 0 && jp->qstep <= 1; }, "HTJ2K: lossy with this quantisation step (e.g. 0.004)");
-  cmd.add_option("--Cuse_sop", [jp](const CLI::results_t& r) {
-    jp->sop = r[0] == "yes" || r[0] == "true" || r[0] == "1";
-    return r[0] == "yes" || r[0] == "no" || r[0] == "true" || r[0] == "false" || r[0] == "1" || r[0] == "0"; },
-                 "SOP markers: yes or no");
 }
 
 [[noreturn]] void die(const std::string& msg) {
@@ -390,58 +332,9 @@ int main(int argc, char** argv) {
   ServerFlags flags;
   CLI::App* server = app.add_subcommand("server", "run the IIIF server");
   add_server_options(*server, flags);
+  sipi::app::OfflineCommands offline;
+  sipi::app::add_offline_commands(app, offline);
 
-  sipi::cli::ConvertOptions conv;
-  CLI::App* convert = app.add_subcommand("convert", "convert an image, keeping its metadata");
-  add_convert_options(*convert, conv);
-  sipi::cli::ConvertOptions service_opts, access_opts;
-  // "convert service-file" and "convert access-file" are separate commands: convert's own
-  // positionals and multi-value options would otherwise swallow the verb (see main()).
-  CLI::App* service_file = app.add_subcommand("convert-service-file", "lossless JP2 or pyramidal TIFF with the Essentials packet");
-  service_file->group("");
-  service_file->add_option("input", service_opts.input, "master image")->required();
-  service_file->add_option("output", service_opts.output, "service file (.jp2, .jpx or .tif)")->required();
-  service_file->add_flag("--topleft", service_opts.topleft, "apply the EXIF/TIFF orientation");
-  service_file->add_flag("--json", service_opts.json, "one JSON document on stdout");
-  service_file->add_flag("--htj2k", service_opts.jp2.ht, "JPEG 2000 service file with an HTJ2K codestream (lossless)");
-  // For Lua's img:write(…, {file_role = 'service-file'}), which runs the converter as a child.
-  service_file->add_option("--origname", service_opts.original_name, "original file name for the packet")->group("");
-  service_file->add_option("--origmime", service_opts.original_mime, "original MIME type for the packet")->group("");
-  CLI::App* access_file = app.add_subcommand("convert-access-file", "derivative of a service file, without the packet");
-  access_file->group("");
-  add_convert_options(*access_file, access_opts);
-
-  std::string query_file;
-  bool query_json = false;
-  CLI::App* query = app.add_subcommand("query", "describe an image and its metadata");
-  query->add_option("file", query_file, "image")->required();
-  query->add_flag("--json", query_json, "one JSON document on stdout");
-
-  std::string cmp_a, cmp_b;
-  CLI::App* compare = app.add_subcommand("compare", "compare the pixels of two images (exit 0 = identical, 255 = differ, diff.tif written)");
-  compare->add_option("a", cmp_a, "first image")->required();
-  compare->add_option("b", cmp_b, "second image")->required();
-  bool quiet_json = false;  // --json on compare and verify: accepted as SIPI does; reports go to stderr anyway
-  compare->add_flag("--json", quiet_json, "accepted for SIPI compatibility");
-
-  std::string health_host = "127.0.0.1";
-  int health_port = 1024, health_timeout = 5;
-  CLI::App* health = app.add_subcommand("health", "check a running server (exit 0 = healthy)");
-  health->add_option("--port", health_port, "the server's port")->envname("SIPI_SERVERPORT");
-  health->add_option("--host", health_host, "the server's address");
-  health->add_option("--timeout", health_timeout, "seconds to wait for the answer");
-
-  std::string verify_file, verify_service, verify_access;
-  CLI::App* verify = app.add_subcommand("verify", "check that an image decodes completely");
-  verify->add_option("file", verify_file, "image");
-  CLI::App* verify_sf = verify->add_subcommand("service-file", "packet present, shape and pixel digest match");
-  verify_sf->add_option("file", verify_service, "service file")->required();
-  CLI::App* verify_af = verify->add_subcommand("access-file", "decodes and carries no packet");
-  verify_af->add_option("file", verify_access, "access file")->required();
-  for (CLI::App* v : {verify, verify_sf, verify_af}) v->add_flag("--json", quiet_json, "accepted for SIPI compatibility");
-
-  convert->footer("Also: sipi convert service-file IN OUT [--topleft] [--json]\n"
-                  "      sipi convert access-file SERVICE OUT [convert options]");
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() >= 2 && args[0] == "convert" && (args[1] == "service-file" || args[1] == "access-file")) {
     args[1] = "convert-" + args[1];
@@ -454,40 +347,5 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   if (server->parsed()) return serve(build_config(*server, flags));
-  if (health->parsed()) return sipi::cli::run_health(health_host, health_port, health_timeout);
-  if (!sipi::isolation::is_supervised_child()) {
-    // Offline commands run in a child, so that a crashing codec is reported like any failure.
-    sipi::isolation::CrashReport r;
-    if (convert->parsed()) r = {"convert", conv.input, conv.output, conv.json, 1};
-    else if (service_file->parsed()) r = {"convert", service_opts.input, service_opts.output, service_opts.json, 1};
-    else if (access_file->parsed()) r = {"convert", access_opts.input, access_opts.output, access_opts.json, 1};
-    else if (query->parsed()) r = {"query", query_file, "", query_json, 1};
-    else if (compare->parsed()) r = {"compare", cmp_a + " / " + cmp_b, "", false, 1};
-    else if (verify->parsed()) r = {"verify", verify_file + verify_service + verify_access, "", false, 1};
-    if (!r.command.empty()) return sipi::isolation::run_supervised(argv, r);
-  }
-  sipi::source::init_codecs();
-  sipi::metadata::init();
-  route_glib_warnings();  // the CLI promises one line on stderr per failure
-  vips_concurrency_set(0);  // offline: let libvips use every core
-  if (service_file->parsed()) {
-    service_opts.role = sipi::cli::Role::service;
-    service_opts.tiff_pyramid = true;
-    return sipi::cli::run_convert(service_opts);
-  }
-  if (access_file->parsed()) {
-    access_opts.role = sipi::cli::Role::access;
-    return sipi::cli::run_convert(access_opts);
-  }
-  if (convert->parsed()) return sipi::cli::run_convert(conv);
-  if (verify_sf->parsed()) return sipi::cli::run_verify_service_file(verify_service);
-  if (verify_af->parsed()) return sipi::cli::run_verify_access_file(verify_access);
-  if (verify->parsed() && verify_file.empty()) {
-    std::cerr << "Error in arguments: verify needs a FILE" << std::endl;
-    return 1;
-  }
-  if (query->parsed()) return sipi::cli::run_query(query_file, query_json);
-  if (compare->parsed()) return sipi::cli::run_compare(cmp_a, cmp_b);
-  if (verify->parsed()) return sipi::cli::run_verify(verify_file);
-  return 0;
+  return sipi::app::run_offline(offline, argv, route_glib_warnings);
 }

@@ -9,8 +9,9 @@ namespace sipi::cli {
 // colour space, ICC profile, orientation, and the EXIF/IPTC/XMP fields. 0 ok, 1 unreadable.
 int run_query(const std::string& path, bool json);
 
-// Decodes both images completely and compares every sample. 0 identical; 1 different (mean and
-// max difference on stderr; different sizes or band counts count as different); 2 unreadable.
+// Decodes both images completely and compares every sample, as SIPI: 0 identical; 255 different
+// (mean and max difference on stderr, the absolute difference in ./diff.tif; different sizes or
+// band counts differ without one); 1 unreadable.
 int run_compare(const std::string& a, const std::string& b);
 
 // Decodes the whole image (every level a server would use). 0 decodable, 1 not.

@@ -26,7 +26,7 @@ namespace {
 
 // One histogram series: cumulative buckets, +Inf, sum and count.
 template <class Series>
-void write_histogram(std::ostringstream& o, const char* name, const std::string& labels, const Series& s) {
+void write_histogram(std::ostream& o, const char* name, const std::string& labels, const Series& s) {
   for (std::size_t i = 0; i < Metrics::kBuckets.size(); ++i) {
     o << name << "_bucket{" << labels << ",le=\"" << num(Metrics::kBuckets[i]) << "\"} " << s.buckets[i] << "\n";
   }
@@ -76,9 +76,8 @@ void Metrics::decode_memory_rejected(const std::string& reason) {
   memory_rejected_[reason] += 1;
 }
 
-std::string Metrics::render(const std::string& extra) const {
-  std::ostringstream o;
-  std::lock_guard lock(mu_);
+// Caller holds mu_.
+void Metrics::write_requests(std::ostream& o) const {
   o << "# HELP sipi_http_requests_total Requests answered, by route and status.\n"
        "# TYPE sipi_http_requests_total counter\n";
   for (const auto& [k, s] : requests_) {
@@ -96,6 +95,10 @@ std::string Metrics::render(const std::string& extra) const {
     const std::string labels = "route=\"" + k.first + "\",status=\"" + std::to_string(k.second) + "\"";
     write_histogram(o, "sipi_http_request_duration_seconds", labels, s);
   }
+}
+
+// Caller holds mu_.
+void Metrics::write_admission_and_memory(std::ostream& o) const {
   o << "# HELP sipi_lua_kills_total Lua calls stopped for exceeding their time or memory.\n"
        "# TYPE sipi_lua_kills_total counter\n";
   for (const char* r : {"timeout", "memory"}) {
@@ -132,6 +135,10 @@ std::string Metrics::render(const std::string& extra) const {
     o << "sipi_decode_memory_rejected_total{reason=\"" << r << "\"} "
       << (it == memory_rejected_.end() ? 0 : it->second) << "\n";
   }
+}
+
+// Caller holds mu_.
+void Metrics::write_sipi_names(std::ostream& o) const {
   // SIPI 7's names, for dashboards built on SIPI (DSP's Grafana).
   o << "# HELP http_server_request_duration_seconds Request duration by route template, method and status (SIPI's names).\n"
        "# TYPE http_server_request_duration_seconds histogram\n";
@@ -173,6 +180,14 @@ std::string Metrics::render(const std::string& extra) const {
        "# HELP sipi_decode_memory_too_large_total Requests larger than the whole budget (SIPI's name).\n"
        "# TYPE sipi_decode_memory_too_large_total counter\nsipi_decode_memory_too_large_total " << rejected("too_large")
     << "\n";
+}
+
+std::string Metrics::render(const std::string& extra) const {
+  std::ostringstream o;
+  std::lock_guard lock(mu_);
+  write_requests(o);
+  write_admission_and_memory(o);
+  write_sipi_names(o);
   o << "# HELP sipi_images_rendered_total Images decoded, transformed and encoded (stored tiles, cache hits and HEAD are not).\n"
        "# TYPE sipi_images_rendered_total counter\nsipi_images_rendered_total " << images_rendered_.load() << "\n";
   o << "# HELP sipi_connections_open Client connections open.\n"

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <iosfwd>
 #include <mutex>
 #include <string>
 #include <tuple>
@@ -41,6 +42,9 @@ class Metrics {
   std::string render(const std::string& extra) const;
 
  private:
+  void write_requests(std::ostream& o) const;
+  void write_admission_and_memory(std::ostream& o) const;
+  void write_sipi_names(std::ostream& o) const;
   struct Series {
     std::uint64_t count = 0, bytes = 0;
     double sum = 0;
