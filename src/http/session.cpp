@@ -260,7 +260,10 @@ void Session::access_log(const Response& r, std::int64_t bytes, double ms) {
                 {"status", log::num(static_cast<long long>(to_int(r.status)))},
                 {"bytes", log::num(static_cast<long long>(bytes))}, {"ms", log::num(ms)},
                 {"client", client_ip_}, {"detail", r.detail}};
-  if (to_int(r.status) >= 500 && !r.log_message.empty()) f.emplace_back("error", r.log_message);
+  // Server errors, and a decode refused by the memory budget (413: what it needed, of how much).
+  if ((to_int(r.status) >= 500 || r.status == Status::payload_too_large) && !r.log_message.empty()) {
+    f.emplace_back("error", r.log_message);
+  }
   // Shedding (503) is deliberate: a warning, not an error.
   const int st = to_int(r.status);
   log::write(st == 503 ? log::Level::warning : st >= 500 ? log::Level::error : log::Level::info, "request", f);

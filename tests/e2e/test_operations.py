@@ -159,6 +159,41 @@ def test_decode_memory_budget(tmp_path, imgroot):
         stop_server(srv)
 
 
+def test_busy_decode_budget_is_503_with_retry_after_5(tmp_path):
+    # A full-size decode of a lossless JPEG 2000 holds most of a small budget for seconds; a
+    # second one waits a second for the rest, then is told to come back in 5 s (as SIPI).
+    import numpy as np
+    from PIL import Image
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 256, (3000, 4000, 3), dtype=np.uint8)).save(tmp_path / "noise.png")
+    subprocess.run([SIPI_BIN, "convert", str(tmp_path / "noise.png"), str(images / "big.jp2")], check=True,
+                   capture_output=True, timeout=120)
+    # The estimate of one full decode, from the log line of a server whose budget is too small.
+    probe = start_server(str(tmp_path), str(images), extra="max_decode_memory = '1M', cache_size = 0,")
+    try:
+        assert probe.request("/big.jp2/full/max/0/default.png")[0] == 413
+        need = int(re.search(r"needs (\d+) MiB of a 1 MiB decode budget", probe.log()).group(1))
+    finally:
+        stop_server(probe)
+    srv = start_server(str(tmp_path), str(images), extra=f"max_decode_memory = '{need * 3 // 2}M', cache_size = 0,")
+    try:
+        first = {}
+        t = threading.Thread(target=lambda: first.setdefault("r", srv.request("/big.jp2/full/max/0/default.png", timeout=120)))
+        t.start()
+        deadline = time.monotonic() + 10
+        while metric(srv, "sipi_decode_memory_used_bytes") == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        status, headers, body = srv.request("/big.jp2/full/max/0/default.jpg")
+        t.join()
+        assert first["r"][0] == 200
+        assert status == 503 and b"decode.memory_busy" in body and headers["retry-after"] == "5", (status, body)
+        assert metric(srv, "sipi_decode_memory_rejected_total", '{reason="busy"}') == 1
+    finally:
+        stop_server(srv)
+
+
 def test_bad_admission_settings_stop_startup(tmp_path, imgroot):
     for extra, key in [("queue_timeout = 0,", "queue_timeout"), ("max_decode_memory = 'lots',", "max_decode_memory"),
                        ("max_waiting = -5,", "max_waiting")]:
