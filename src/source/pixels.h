@@ -1,12 +1,46 @@
 // A decoded buffer handed to libvips without a copy, for the codecs that decode regions
-// themselves (tiff/region.cpp, jp2/region.cpp).
+// themselves (tiff/region.cpp, jp2/region.cpp, jp2/ht_region.cpp), and the sample
+// conversion they share.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vips/vips8>
 
 namespace sipi::source {
+
+// One component's decoded samples (`prec` bits, signed or not) as 8 or 16 bits (`wide`), the
+// conversion both JPEG 2000 decoders (OpenJPEG's and OpenJPH's) need: unsigned, clamped to
+// `prec` bits, then scaled up or down to the target depth.
+struct SampleScale {
+  std::int32_t offset, max;
+  int shift;
+  SampleScale(int prec, bool sgnd, bool wide)
+      : offset(sgnd ? (1 << (prec - 1)) : 0), max((1 << prec) - 1), shift((wide ? 16 : 8) - prec) {}
+  std::uint32_t operator()(std::int32_t v) const {
+    const auto u = static_cast<std::uint32_t>(std::clamp(v + offset, 0, max));
+    return shift >= 0 ? u << shift : u >> -shift;
+  }
+};
+
+// Stores sample `i` of an interleaved 8- or 16-bit buffer.
+inline void put_sample(void* pixels, std::size_t i, std::uint32_t v, bool wide) {
+  if (wide) {
+    static_cast<std::uint16_t*>(pixels)[i] = static_cast<std::uint16_t>(v);
+  } else {
+    static_cast<std::uint8_t*>(pixels)[i] = static_cast<std::uint8_t>(v);
+  }
+}
+
+// The interpretation of decoded bands: grey or RGB (8 or 16 bits), CMYK when the header said so.
+inline VipsInterpretation interpretation_of(int bands, bool wide, bool cmyk) {
+  if (cmyk && bands == 4) return VIPS_INTERPRETATION_CMYK;
+  if (bands >= 3) return wide ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB;
+  return wide ? VIPS_INTERPRETATION_GREY16 : VIPS_INTERPRETATION_B_W;
+}
 
 // Wraps `pixels` (g_malloc'ed, interleaved, `bands` of 8 or 16 bits) as an image that owns them
 // and frees them when libvips closes it; sets the interpretation and the ICC profile if any.

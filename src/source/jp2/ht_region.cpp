@@ -30,18 +30,18 @@ void put32(std::string& s, std::size_t at, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) s[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
 }
 
-// Markers OpenJPH 0.9 skips as unsupported (COC, RGN, POC, PPT): a main header or tile-part
-// header with one of them is decoded by OpenJPEG instead. `pos` is the first marker segment; a
-// tile-part header must reach SOD within `bytes`, a main header ends with `bytes`.
-bool segments_supported(const std::string& bytes, std::size_t pos, bool until_sod) {
+// Markers OpenJPH 0.9 skips as unsupported (COC, RGN, POC, PPT): a tile-part header with one of
+// them (the main header: Jp2Index::openjph_main_header) is decoded by OpenJPEG instead. `pos` is
+// the first marker segment after SOT's; the header must reach SOD within `bytes`.
+bool tile_part_supported(const std::string& bytes, std::size_t pos) {
   while (pos + 4 <= bytes.size()) {
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + pos);
     if (p[0] != 0xFF) return false;
-    if (p[1] == 0x93) return until_sod;  // SOD
+    if (p[1] == 0x93) return true;  // SOD
     if (p[1] == 0x53 || p[1] == 0x5E || p[1] == 0x5F || p[1] == 0x61) return false;
     pos += 2 + be16(p + 2);
   }
-  return !until_sod && pos == bytes.size();
+  return false;
 }
 
 // OpenJPH's input over jp2::Segments: it reads the tile-parts straight from the file and seeks
@@ -132,7 +132,7 @@ Outcome tile_codestream(const Jp2Index& ix, const jp2::File& f, std::uint64_t ti
     // The tile-part header: SOT and what follows up to SOD (a few dozen bytes as a rule).
     std::string part(static_cast<std::size_t>(std::min<std::uint64_t>(p.length, 4096)), '\0');
     if (!f.read(p.offset, part.data(), part.size())) return Outcome::unreadable;
-    if (!segments_supported(part, 12, true)) return Outcome::declined;  // after SOT's segment
+    if (!tile_part_supported(part, 12)) return Outcome::declined;
     part.resize(12);
     part[4] = part[5] = '\0';  // Isot: tile 0 of this codestream
     cs.add_owned(std::move(part));
@@ -147,7 +147,7 @@ Outcome tile_codestream(const Jp2Index& ix, const jp2::File& f, std::uint64_t ti
 Outcome decode_tile(jp2::Segments& cs, int reduce, const Box& l, const Target& t) {
   const std::uint64_t cx0 = std::max<std::uint64_t>(l.x0, t.rect.x), cx1 = std::min<std::uint64_t>(l.x1, t.rect.x + t.rect.w);
   const std::uint64_t cy0 = std::max<std::uint64_t>(l.y0, t.rect.y), cy1 = std::min<std::uint64_t>(l.y1, t.rect.y + t.rect.h);
-  const auto nb = static_cast<std::size_t>(t.bands);
+  const auto nb = static_cast<ojph::ui32>(t.bands);
   try {
     SegmentsIn in(cs);
     ojph::codestream dec;
@@ -157,14 +157,8 @@ Outcome decode_tile(jp2::Segments& cs, int reduce, const Box& l, const Target& t
     if (siz.get_recon_width(0) != l.x1 - l.x0 || siz.get_recon_height(0) != l.y1 - l.y0) {
       return Outcome::declined;  // not the geometry we computed: leave it to OpenJPEG
     }
-    std::vector<std::int32_t> offset(nb), max(nb);
-    std::vector<int> shift(nb);
-    for (std::size_t c = 0; c < nb; ++c) {
-      const auto b = static_cast<int>(siz.get_bit_depth(static_cast<ojph::ui32>(c)));
-      offset[c] = siz.is_signed(static_cast<ojph::ui32>(c)) ? (1 << (b - 1)) : 0;
-      max[c] = (1 << b) - 1;
-      shift[c] = (t.wide ? 16 : 8) - b;
-    }
+    std::vector<SampleScale> scale;
+    for (ojph::ui32 c = 0; c < nb; ++c) scale.emplace_back(static_cast<int>(siz.get_bit_depth(c)), siz.is_signed(c), t.wide);
     dec.set_planar(false);  // rows of every component in turn
     dec.create();
     for (std::uint64_t y = l.y0; y < l.y1; ++y) {
@@ -175,15 +169,7 @@ Outcome decode_tile(jp2::Segments& cs, int reduce, const Box& l, const Target& t
         const auto cc = static_cast<std::size_t>(comp);
         const std::size_t row = (y - t.rect.y) * t.rect.w;
         for (std::uint64_t x = cx0; x < cx1; ++x) {
-          const std::int32_t v = std::clamp(line->i32[x - l.x0] + offset[cc], 0, max[cc]);
-          const std::uint32_t o = shift[cc] >= 0 ? static_cast<std::uint32_t>(v) << shift[cc]
-                                                 : static_cast<std::uint32_t>(v) >> -shift[cc];
-          const std::size_t i = (row + (x - t.rect.x)) * nb + cc;
-          if (t.wide) {
-            static_cast<std::uint16_t*>(t.pixels)[i] = static_cast<std::uint16_t>(o);
-          } else {
-            static_cast<std::uint8_t*>(t.pixels)[i] = static_cast<std::uint8_t>(o);
-          }
+          put_sample(t.pixels, (row + (x - t.rect.x)) * nb + cc, scale[cc](line->i32[x - l.x0]), t.wide);
         }
       }
     }
@@ -201,7 +187,7 @@ std::optional<Result<vips::VImage>> decode_ht_region(const std::filesystem::path
   auto fail = [&](const std::string& why) -> std::optional<Result<vips::VImage>> {
     return Result<vips::VImage>(Error::internal("codec.decode", path.string() + ": " + why));
   };
-  if (!segments_supported(ix.main_header, 2, false)) return std::nullopt;
+  if (!ix.openjph_main_header) return std::nullopt;
   jp2::File f(path);
   if (f.fd < 0) return fail("cannot open");
   warm_up();
@@ -239,9 +225,7 @@ std::optional<Result<vips::VImage>> decode_ht_region(const std::filesystem::path
       if (o == Outcome::declined) return std::nullopt;
     }
   }
-  VipsInterpretation interp = bands >= 3 ? (wide ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB)
-                                         : (wide ? VIPS_INTERPRETATION_GREY16 : VIPS_INTERPRETATION_B_W);
-  if (shape.cmyk && bands == 4) interp = VIPS_INTERPRETATION_CMYK;
+  const VipsInterpretation interp = interpretation_of(bands, wide, shape.cmyk);
   auto img = adopt_pixels(out.release(), bytes, static_cast<int>(rect.w), static_cast<int>(rect.h), bands, wide, interp, shape.icc);
   if (!img) return fail("cannot wrap pixels");
   return Result<vips::VImage>(*img);

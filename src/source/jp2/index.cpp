@@ -127,6 +127,8 @@ std::optional<Jp2Index> index_jp2(const std::filesystem::path& path) {
     if (marker == 0x50 || (marker == 0x52 && len >= 10 && (static_cast<unsigned char>(seg[12]) & 0x40))) {
       ix.high_throughput = true;
     }
+    // COC, RGN, POC, PPT: markers OpenJPH 0.9 skips (ht_region.h).
+    if (marker == 0x53 || marker == 0x5E || marker == 0x5F || marker == 0x61) ix.openjph_main_header = false;
     if (marker != 0x55 && marker != 0x57) ix.main_header += seg;  // not TLM, PLM
     pos += 2 + len;
   }

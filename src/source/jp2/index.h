@@ -27,6 +27,9 @@ struct Jp2Index final : FileIndex {
   // High-throughput (HTJ2K, Part 15) code-blocks: OpenJPEG 2.5.0 returns flat grey for regions
   // smaller than a tile of such files, so their regions are decoded as whole tiles and cropped.
   bool high_throughput = false;
+  // The main header has none of the markers OpenJPH 0.9 skips (COC, RGN, POC, PPT), so that
+  // OpenJPH may decode the file's tiles (tile-part headers are checked per tile).
+  bool openjph_main_header = true;
   struct Part {
     std::uint64_t offset, length;
   };

@@ -111,33 +111,21 @@ Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const 
     prec = std::max(prec, static_cast<int>(cp.prec));
   }
   const bool wide = prec > 8;
-  const int target = wide ? 16 : 8;
   const std::size_t n = static_cast<std::size_t>(rect.w) * static_cast<std::size_t>(rect.h);
   const std::size_t bytes = n * static_cast<std::size_t>(bands) * (wide ? 2 : 1);
   void* buf = g_malloc(bytes);
   for (int c = 0; c < bands; ++c) {
     const auto& cp = image->comps[c];
-    const int shift = target - static_cast<int>(cp.prec);
-    const std::int32_t offset = cp.sgnd ? (1 << (cp.prec - 1)) : 0;
-    const std::int32_t max = (1 << cp.prec) - 1;
+    const SampleScale scale(static_cast<int>(cp.prec), cp.sgnd != 0, wide);
     const auto w = static_cast<std::size_t>(rect.w);
     for (std::size_t y = 0; y < static_cast<std::size_t>(rect.h); ++y) {
       const OPJ_INT32* src = cp.data + (oy + y) * cp.w + ox;
       for (std::size_t x = 0; x < w; ++x) {
-        std::int32_t val = std::clamp(src[x] + offset, 0, max);
-        std::uint32_t out = shift >= 0 ? static_cast<std::uint32_t>(val) << shift : static_cast<std::uint32_t>(val) >> -shift;
-        const std::size_t i = (y * w + x) * static_cast<std::size_t>(bands) + static_cast<std::size_t>(c);
-        if (wide) {
-          static_cast<std::uint16_t*>(buf)[i] = static_cast<std::uint16_t>(out);
-        } else {
-          static_cast<std::uint8_t*>(buf)[i] = static_cast<std::uint8_t>(out);
-        }
+        put_sample(buf, (y * w + x) * static_cast<std::size_t>(bands) + static_cast<std::size_t>(c), scale(src[x]), wide);
       }
     }
   }
-  VipsInterpretation interp = bands >= 3 ? (wide ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB)
-                                         : (wide ? VIPS_INTERPRETATION_GREY16 : VIPS_INTERPRETATION_B_W);
-  if (shape.cmyk && bands == 4) interp = VIPS_INTERPRETATION_CMYK;
+  const VipsInterpretation interp = interpretation_of(bands, wide, shape.cmyk);
   auto img = adopt_pixels(buf, bytes, static_cast<int>(rect.w), static_cast<int>(rect.h), bands, wide, interp, shape.icc);
   if (!img) return fail("cannot wrap pixels");
   return *img;

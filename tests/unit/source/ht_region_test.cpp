@@ -4,10 +4,6 @@
 // must match for lossless files, within 1 for lossy ones. Files from three writers: OpenJPH's ojph_compress,
 // Grok's grk_compress and sipi's own writer. What OpenJPH 0.9 skips (a COC marker here) must
 // come back as "not mine", so that OpenJPEG decodes it.
-#include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <vips/vips8>
@@ -16,28 +12,16 @@
 #include "source/codec.h"
 #include "source/jp2/ht_region.h"
 #include "source/jp2/index.h"
+#include "jp2_samples.h"
 
 namespace fs = std::filesystem;
 using sipi::Rect;
 
 namespace {
 
-class HtRegion : public ::testing::Test {
+class HtRegion : public sipi::test::Jp2Samples {
  protected:
-  static void SetUpTestSuite() {
-    VIPS_INIT("unit_tests");
-    char tmpl[] = "/tmp/sipi-ht-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    // Photograph-like, 1000 × 700: tile remainders on both axes.
-    run("vips gaussnoise '" + p("n.v") + "' 1000 700 --sigma 40 --mean 128 --seed 11");
-    run("vips xyz '" + p("xy.v") + "' 1000 700");
-    run("vips bandjoin '" + p("xy.v") + " " + p("n.v") + "' '" + p("j.v") + "'");
-    run("vips cast '" + p("j.v") + "' '" + p("rgb.v") + "' uchar");
-    run("vips copy '" + p("rgb.v") + "' '" + p("rgb.ppm") + "'");
-  }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
-  static std::string p(const std::string& name) { return (dir_ / name).string(); }
-  static void run(const std::string& cmd) { ASSERT_EQ(std::system((cmd + " >/dev/null 2>&1").c_str()), 0) << cmd; }
+  static void SetUpTestSuite() { make_samples(11); }
 
   // Every region at the first levels: OpenJPH's answer equals OpenJPEG's full-level decode.
   static void check(const fs::path& file, double tolerance) {
@@ -46,32 +30,20 @@ class HtRegion : public ::testing::Test {
     auto ix = sipi::source::index_jp2(file);
     ASSERT_TRUE(ix) << file << " not indexable";
     ASSERT_TRUE(ix->high_throughput);
+    ASSERT_TRUE(ix->openjph_main_header);
     for (std::size_t li = 0; li < shape->levels.size() && li < 4; ++li) {
       const auto lv = shape->levels[li];
       const std::string ref = p("ref-" + file.stem().string() + "-" + std::to_string(lv.index) + ".ppm");
       run("opj_decompress -i '" + file.string() + "' -o '" + ref + "' -r " + std::to_string(lv.index));
       vips::VImage full = vips::VImage::new_from_file(ref.c_str(), vips::VImage::option()->set("access", VIPS_ACCESS_RANDOM));
-      std::vector<Rect> rects = {{0, 0, lv.size.w, lv.size.h},
-                                 {0, 0, std::min<std::int64_t>(256, lv.size.w), std::min<std::int64_t>(256, lv.size.h)},
-                                 {lv.size.w / 3, lv.size.h / 4, lv.size.w / 2, lv.size.h / 2},
-                                 {lv.size.w - 1, lv.size.h - 1, 1, 1},
-                                 {lv.size.w / 5, 0, 1, lv.size.h}};
-      for (const Rect& r : rects) {
+      for (const Rect& r : probe_rects(lv.size.w, lv.size.h)) {
         auto got = sipi::source::decode_ht_region(file, *ix, *shape, lv.index, r);
         ASSERT_TRUE(got.has_value()) << file.filename() << ": OpenJPH declined";
         ASSERT_TRUE(*got) << got->error().message;
-        vips::VImage want = full.crop(static_cast<int>(r.x), static_cast<int>(r.y), static_cast<int>(r.w),
-                                      static_cast<int>(r.h));
-        ASSERT_EQ((*got)->width(), want.width());
-        ASSERT_EQ((*got)->height(), want.height());
-        ASSERT_EQ((*got)->bands(), want.bands());
-        double diff = ((*got)->cast(VIPS_FORMAT_INT) - want.cast(VIPS_FORMAT_INT)).abs().max();
-        EXPECT_LE(diff, tolerance) << file.filename() << " level " << li << " rect " << r.x << "," << r.y << ","
-                                   << r.w << "," << r.h;
+        expect_region(**got, full, r, tolerance, file.filename().string() + " level " + std::to_string(li));
       }
     }
   }
-  static inline fs::path dir_;
 };
 
 }  // namespace
@@ -137,6 +109,7 @@ TEST_F(HtRegion, CocMarkerGoesToOpenJpeg) {
   ASSERT_TRUE(shape);
   auto ix = sipi::source::index_jp2(file);
   ASSERT_TRUE(ix);
+  EXPECT_TRUE(ix->openjph_main_header);  // the marker is in a tile-part header only
   const Rect first{0, 0, 256, 256}, second{256, 0, 256, 256};
   EXPECT_FALSE(sipi::source::decode_ht_region(file, *ix, *shape, 0, first).has_value());
   // Tiles without the marker are still OpenJPH's; the one with it decodes through OpenJPEG.
@@ -144,5 +117,32 @@ TEST_F(HtRegion, CocMarkerGoesToOpenJpeg) {
   auto via_openjpeg = sipi::source::decode_jp2_region(file, *ix, *shape, 0, first);
   ASSERT_TRUE(via_openjpeg) << via_openjpeg.error().message;
   vips::VImage want = vips::VImage::new_from_file(p("rgb.v").c_str()).crop(0, 0, 256, 256);
+  EXPECT_EQ((via_openjpeg->cast(VIPS_FORMAT_INT) - want.cast(VIPS_FORMAT_INT)).abs().max(), 0.0);
+}
+
+// The same COC in the main header: OpenJPH would skip it for every tile, so the index marks the
+// file as OpenJPEG's (scanned once, not per request) and the decoder declines every region.
+TEST_F(HtRegion, CocMarkerInTheMainHeaderGoesToOpenJpeg) {
+  run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + p("i.j2c") +
+      "' -reversible true -num_decomps 4 -tile_size '{256,256}'");
+  std::ifstream in(p("i.j2c"), std::ios::binary);
+  std::string cs((std::istreambuf_iterator<char>(in)), {});
+  const std::size_t cod = cs.find("\xFF\x52");
+  ASSERT_NE(cod, std::string::npos);
+  std::string coc = std::string("\xFF\x53\x00\x09\x00\x00", 6) + cs.substr(cod + 9, 5);
+  const std::size_t after_cod = cod + 2 + ((static_cast<unsigned char>(cs[cod + 2]) << 8) | static_cast<unsigned char>(cs[cod + 3]));
+  cs.insert(after_cod, coc);
+  std::ofstream(p("j.j2c"), std::ios::binary) << cs;
+
+  const fs::path file = dir_ / "j.j2c";
+  auto shape = sipi::source::probe(file, 0);
+  ASSERT_TRUE(shape);
+  auto ix = sipi::source::index_jp2(file);
+  ASSERT_TRUE(ix);
+  EXPECT_FALSE(ix->openjph_main_header);
+  EXPECT_FALSE(sipi::source::decode_ht_region(file, *ix, *shape, 0, {256, 256, 256, 256}).has_value());
+  auto via_openjpeg = sipi::source::decode_jp2_region(file, *ix, *shape, 0, {256, 256, 256, 256});
+  ASSERT_TRUE(via_openjpeg) << via_openjpeg.error().message;
+  vips::VImage want = vips::VImage::new_from_file(p("rgb.v").c_str()).crop(256, 256, 256, 256);
   EXPECT_EQ((via_openjpeg->cast(VIPS_FORMAT_INT) - want.cast(VIPS_FORMAT_INT)).abs().max(), 0.0);
 }

@@ -2,38 +2,18 @@
 // same level by libvips' own loader: every pixel must match. Files come from opj_compress and
 // vips with the layouts that matter: tiles, several tile-parts per tile, TLM/PLT markers,
 // precincts, progression orders, lossy, untiled, raw codestream, 16-bit, grey, alpha.
-#include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
-#include <vips/vips8>
-
 #include "source/codec.h"
 #include "source/jp2/index.h"
+#include "jp2_samples.h"
 
 namespace fs = std::filesystem;
 using sipi::Rect;
 
 namespace {
 
-class Jp2Region : public ::testing::Test {
+class Jp2Region : public sipi::test::Jp2Samples {
  protected:
-  static void SetUpTestSuite() {
-    VIPS_INIT("unit_tests");
-    char tmpl[] = "/tmp/sipi-jp2-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    // A photograph-like source: smooth gradients plus noise, 1000 × 700 (odd tile remainders).
-    run("vips gaussnoise '" + (dir_ / "n.v").string() + "' 1000 700 --sigma 40 --mean 128 --seed 7");
-    run("vips xyz '" + (dir_ / "xy.v").string() + "' 1000 700");
-    run("vips bandjoin '" + (dir_ / "xy.v").string() + " " + (dir_ / "n.v").string() + "' '" +
-        (dir_ / "j.v").string() + "'");
-    run("vips cast '" + (dir_ / "j.v").string() + "' '" + (dir_ / "rgb.v").string() + "' uchar");
-    run("vips copy '" + (dir_ / "rgb.v").string() + "' '" + (dir_ / "rgb.ppm").string() + "'");
-    run("vips extract_band '" + (dir_ / "rgb.v").string() + "' '" + (dir_ / "g.v").string() + "' 2");
-    run("vips copy '" + (dir_ / "g.v").string() + "' '" + (dir_ / "grey.pgm").string() + "'");
-  }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
-  static void run(const std::string& cmd) { ASSERT_EQ(std::system((cmd + " >/dev/null 2>&1").c_str()), 0) << cmd; }
+  static void SetUpTestSuite() { make_samples(7); }
 
   // Every region, at every level, decoded through the index equals libvips' full-level decode.
   static void check(const fs::path& file, int expect_min_tiles) {
@@ -46,22 +26,10 @@ class Jp2Region : public ::testing::Test {
       const auto lv = shape->levels[li];
       vips::VImage full = vips::VImage::jp2kload(file.c_str(), vips::VImage::option()->set("page", lv.index));
       ASSERT_EQ(full.width(), lv.size.w);
-      std::vector<Rect> rects = {{0, 0, lv.size.w, lv.size.h},
-                                 {0, 0, std::min<std::int64_t>(256, lv.size.w), std::min<std::int64_t>(256, lv.size.h)},
-                                 {lv.size.w / 3, lv.size.h / 4, lv.size.w / 2, lv.size.h / 2},
-                                 {lv.size.w - 1, lv.size.h - 1, 1, 1},
-                                 {lv.size.w / 5, 0, 1, lv.size.h}};
-      for (const Rect& r : rects) {
+      for (const Rect& r : probe_rects(lv.size.w, lv.size.h)) {
         auto got = sipi::source::decode_jp2_region(file, *ix, *shape, lv.index, r);
         ASSERT_TRUE(got) << got.error().message;
-        vips::VImage want = full.crop(static_cast<int>(r.x), static_cast<int>(r.y), static_cast<int>(r.w),
-                                      static_cast<int>(r.h));
-        ASSERT_EQ(got->width(), want.width());
-        ASSERT_EQ(got->height(), want.height());
-        ASSERT_EQ(got->bands(), want.bands());
-        double diff = (got->cast(VIPS_FORMAT_INT) - want.cast(VIPS_FORMAT_INT)).abs().max();
-        EXPECT_EQ(diff, 0.0) << file.filename() << " level " << li << " rect " << r.x << "," << r.y << ","
-                             << r.w << "," << r.h;
+        expect_region(*got, full, r, 0, file.filename().string() + " level " + std::to_string(li));
       }
     }
   }
@@ -70,7 +38,6 @@ class Jp2Region : public ::testing::Test {
     run("opj_compress -i '" + (dir_ / input).string() + "' -o '" + out.string() + "' " + args);
     return out;
   }
-  static inline fs::path dir_;
 };
 
 }  // namespace
