@@ -60,14 +60,8 @@ bool looks_like_quality_format(std::string_view s) {
   return dot != std::string_view::npos && parse_quality(s.substr(0, dot)).has_value();
 }
 
-}  // namespace
-
-Result<Request> classify(std::string_view path) {
-  if (path.empty() || path[0] != '/') return Error::bad_request("iiif.path.syntax");
-  path.remove_prefix(1);
-  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
-  if (path.empty()) return Error::bad_request("iiif.path.empty");
-
+// The path's segments, each percent-decoded and checked for traversal.
+Result<std::vector<Segment>> split_segments(std::string_view path) {
   std::vector<Segment> segs;
   std::size_t start = 0;
   while (true) {
@@ -78,9 +72,41 @@ Result<Request> classify(std::string_view path) {
     if (!decoded) return Error::bad_request("iiif.path.encoding");
     if (!safe_segment(*decoded)) return Error::bad_request("iiif.path.traversal");
     segs.push_back({raw, std::move(*decoded)});
-    if (pos == std::string_view::npos) break;
+    if (pos == std::string_view::npos) return segs;
     start = pos + 1;
   }
+}
+
+// The last five segments (at least) as identifier/region/size/rotation/quality.format.
+Result<Request> image_request(const std::vector<Segment>& segs) {
+  const std::size_t n = segs.size();
+  const std::string& last = segs[n - 1].decoded;
+  auto region = parse_region(segs[n - 4].decoded);
+  if (!region) return region.error();
+  auto size = parse_size(segs[n - 3].decoded);
+  if (!size) return size.error();
+  auto rotation = parse_rotation(segs[n - 2].decoded);
+  if (!rotation) return rotation.error();
+  auto dot = last.rfind('.');
+  auto quality = parse_quality(std::string_view(last).substr(0, dot));
+  auto format = parse_format(std::string_view(last).substr(dot + 1));
+  if (!format) return Error::bad_request("iiif.format.unsupported");
+  auto ref = make_ref(segs, n - 5);
+  if (!ref) return ref.error();
+  return Request{ImageRequest{std::move(*ref), *region, *size, *rotation, *quality, *format}};
+}
+
+}  // namespace
+
+Result<Request> classify(std::string_view path) {
+  if (path.empty() || path[0] != '/') return Error::bad_request("iiif.path.syntax");
+  path.remove_prefix(1);
+  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  if (path.empty()) return Error::bad_request("iiif.path.empty");
+
+  auto split = split_segments(path);
+  if (!split) return split.error();
+  const std::vector<Segment>& segs = *split;
   const std::size_t n = segs.size();
   const std::string& last = segs[n - 1].decoded;
 
@@ -112,19 +138,7 @@ Result<Request> classify(std::string_view path) {
   }
   if (looks_like_quality_format(last) && params_before) {
     if (n < 5) return Error::bad_request("iiif.path.incomplete");
-    auto region = parse_region(segs[n - 4].decoded);
-    if (!region) return region.error();
-    auto size = parse_size(segs[n - 3].decoded);
-    if (!size) return size.error();
-    auto rotation = parse_rotation(segs[n - 2].decoded);
-    if (!rotation) return rotation.error();
-    auto dot = last.rfind('.');
-    auto quality = parse_quality(std::string_view(last).substr(0, dot));
-    auto format = parse_format(std::string_view(last).substr(dot + 1));
-    if (!format) return Error::bad_request("iiif.format.unsupported");
-    auto ref = make_ref(segs, n - 5);
-    if (!ref) return ref.error();
-    return Request{ImageRequest{std::move(*ref), *region, *size, *rotation, *quality, *format}};
+    return image_request(segs);
   }
 
   // A tail that parses as region/size/rotation is a broken image request (an unknown quality or

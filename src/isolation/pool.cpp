@@ -48,6 +48,34 @@ std::string signal_reason(int sig) {
 
 constexpr auto kHelloTimeout = std::chrono::seconds(30);
 
+// A helper's reply: an error it reported, or the metadata and the payload it left in `area`.
+Result<Answer> read_answer(const std::string& m, std::optional<PayloadArea>& area) {
+  if (!m.empty() && m[0] == kAnswerError) {
+    nlohmann::json a = nlohmann::json::parse(m.begin() + 1, m.end(), nullptr, false);
+    if (!a.is_object()) return Error::internal("codec.helper", "unreadable answer from a decode helper");
+    int status = a.value("status", 500);
+    if (status < 400 || status > 599) status = 500;  // a helper's word is not trusted further
+    return Error{static_cast<Status>(status), a.value("detail", std::string("codec.decode")),
+                 a.value("message", std::string())};
+  }
+  std::uint64_t n = 0;
+  if (m.size() < 1 + sizeof n || m[0] != kAnswerOk) return Error::internal("codec.helper", "unreadable answer from a decode helper");
+  std::memcpy(&n, m.data() + 1, sizeof n);
+  Answer out;
+  if (m.size() > 1 + sizeof n) {
+    out.meta = nlohmann::json::parse(m.begin() + 1 + sizeof n, m.end(), nullptr, false);
+    if (!out.meta.is_object()) return Error::internal("codec.helper", "unreadable answer from a decode helper");
+  } else {
+    out.meta = nlohmann::json::object();
+  }
+  if (n > 0) {
+    auto p = area ? area->read(n) : std::nullopt;
+    if (!p) return Error::internal("codec.helper", "cannot read a decode helper's result");
+    out.payload = std::move(*p);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::shared_ptr<Pool> shared_pool() {
@@ -289,31 +317,7 @@ Result<Answer> Pool::exchange(const std::string& msg, std::string_view op, const
     (void)spawn(h);
     return Error::internal("codec.crashed", file.path + ": decode helper died (" + reason + ")");
   }
-  const std::string& m = *reply;
-  if (!m.empty() && m[0] == kAnswerError) {
-    nlohmann::json a = nlohmann::json::parse(m.begin() + 1, m.end(), nullptr, false);
-    if (!a.is_object()) return Error::internal("codec.helper", "unreadable answer from a decode helper");
-    int status = a.value("status", 500);
-    if (status < 400 || status > 599) status = 500;  // a helper's word is not trusted further
-    return Error{static_cast<Status>(status), a.value("detail", std::string("codec.decode")),
-                 a.value("message", std::string())};
-  }
-  std::uint64_t n = 0;
-  if (m.size() < 1 + sizeof n || m[0] != kAnswerOk) return Error::internal("codec.helper", "unreadable answer from a decode helper");
-  std::memcpy(&n, m.data() + 1, sizeof n);
-  Answer out;
-  if (m.size() > 1 + sizeof n) {
-    out.meta = nlohmann::json::parse(m.begin() + 1 + sizeof n, m.end(), nullptr, false);
-    if (!out.meta.is_object()) return Error::internal("codec.helper", "unreadable answer from a decode helper");
-  } else {
-    out.meta = nlohmann::json::object();
-  }
-  if (n > 0) {
-    auto p = h.area->read(n);
-    if (!p) return Error::internal("codec.helper", "cannot read a decode helper's result");
-    out.payload = std::move(*p);
-  }
-  return out;
+  return read_answer(*reply, h.area);
 }
 
 std::string Pool::metrics_text() const {

@@ -144,26 +144,8 @@ void set_string(lua_State* L, const char* key, const std::string& v) {
   lua_setfield(L, -2, key);
 }
 
-void push_server(lua_State* L, const RequestInfo& r) {
-  lua_newtable(L);
-  set_string(L, "method", r.method);
-  set_string(L, "host", r.host);
-  set_string(L, "uri", r.uri);
-  set_string(L, "client_ip", r.client_ip);
-  lua_pushinteger(L, r.client_port);
-  lua_setfield(L, -2, "client_port");
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "secure");
-  lua_pushboolean(L, 1);
-  lua_setfield(L, -2, "has_openssl");
-  lua_newtable(L);
-  std::string cookie_header;
-  for (const auto& [k, v] : r.headers) {
-    set_string(L, k.c_str(), v);
-    if (k == "cookie") cookie_header = v;
-  }
-  lua_setfield(L, -2, "header");
-  // server.cookies: one entry per cookie, names as sent.
+// server.cookies: one entry per cookie, names as sent.
+void push_cookies(lua_State* L, const std::string& cookie_header) {
   lua_newtable(L);
   std::size_t pos = 0;
   while (pos < cookie_header.size()) {
@@ -178,6 +160,42 @@ void push_server(lua_State* L, const RequestInfo& r) {
     if (end == std::string::npos) break;
     pos = end + 1;
   }
+}
+
+// server.uploads: SIPI's array of {fieldname, origname, tmpname, mimetype, filesize}.
+void push_uploads(lua_State* L, const std::vector<RequestInfo::Upload>& uploads) {
+  lua_createtable(L, static_cast<int>(uploads.size()), 0);
+  lua_Integer i = 1;
+  for (const auto& u : uploads) {
+    lua_newtable(L);
+    set_string(L, "fieldname", u.fieldname);
+    set_string(L, "origname", u.origname);
+    set_string(L, "tmpname", u.tmpname);
+    set_string(L, "mimetype", u.mimetype);
+    lua_pushinteger(L, static_cast<lua_Integer>(u.filesize));
+    lua_setfield(L, -2, "filesize");
+    lua_rawseti(L, -2, i++);
+  }
+  lua_setfield(L, -2, "uploads");
+}
+
+void push_server(lua_State* L, const RequestInfo& r) {
+  lua_newtable(L);
+  set_string(L, "method", r.method);
+  set_string(L, "host", r.host);
+  set_string(L, "uri", r.uri);
+  set_string(L, "client_ip", r.client_ip);
+  lua_pushinteger(L, r.client_port), lua_setfield(L, -2, "client_port");
+  lua_pushboolean(L, 0), lua_setfield(L, -2, "secure");
+  lua_pushboolean(L, 1), lua_setfield(L, -2, "has_openssl");
+  lua_newtable(L);
+  std::string cookie_header;
+  for (const auto& [k, v] : r.headers) {
+    set_string(L, k.c_str(), v);
+    if (k == "cookie") cookie_header = v;
+  }
+  lua_setfield(L, -2, "header");
+  push_cookies(L, cookie_header);
   lua_setfield(L, -2, "cookies");
   auto set_pairs = [&](const char* name, const std::vector<std::pair<std::string, std::string>>& pairs) {
     if (pairs.empty()) return;  // SIPI leaves absent what is empty
@@ -190,21 +208,7 @@ void push_server(lua_State* L, const RequestInfo& r) {
   std::vector<std::pair<std::string, std::string>> merged = r.get;
   merged.insert(merged.end(), r.post.begin(), r.post.end());
   set_pairs("request", merged);
-  if (!r.uploads.empty()) {
-    lua_createtable(L, static_cast<int>(r.uploads.size()), 0);
-    lua_Integer i = 1;
-    for (const auto& u : r.uploads) {
-      lua_newtable(L);
-      set_string(L, "fieldname", u.fieldname);
-      set_string(L, "origname", u.origname);
-      set_string(L, "tmpname", u.tmpname);
-      set_string(L, "mimetype", u.mimetype);
-      lua_pushinteger(L, static_cast<lua_Integer>(u.filesize));
-      lua_setfield(L, -2, "filesize");
-      lua_rawseti(L, -2, i++);
-    }
-    lua_setfield(L, -2, "uploads");
-  }
+  if (!r.uploads.empty()) push_uploads(L, r.uploads);
   if (!r.content.empty()) set_string(L, "content", r.content);
   if (!r.content_type.empty()) set_string(L, "content_type", r.content_type);
   if (!r.docroot.empty()) set_string(L, "docroot", r.docroot);
