@@ -214,7 +214,7 @@ if [[ -n $ONLY ]]; then
   SOURCES=$(tr ' ' '\n' <<< "$SOURCES" | grep -E -- "$ONLY" | tr '\n' ' ' || true)
   [[ -n ${SOURCES// /} ]] || die "--only $ONLY matches no source"
 fi
-WORKLOADS=${IIIF_LOAD_WORKLOADS:-"tile0 tileN region thumb down2000 info"}
+WORKLOADS=${IIIF_LOAD_WORKLOADS:-"tile0 tileN view region thumb down2000 info"}
 mkdir -p "$WORK/lists" "$WORK/www"
 declare -A LABEL=([photo]="10000×8000" [huge]="40000×40000" [tifjpeg]="TIFF JPEG" [tifdeflate]="TIFF Deflate"
   [jp2lossless]="JP2 lossless" [jp2lossy]="JP2 lossy" [jp2ht]="HTJ2K lossless" [jp2hts256]="HTJ2K sipi 256²" [jp2hts512]="HTJ2K sipi 512²" [jp2hts1024]="HTJ2K sipi 1024²" [jpg]="JPEG" [png]="PNG")

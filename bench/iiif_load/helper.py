@@ -14,10 +14,11 @@ import sys
 import urllib.error
 import urllib.request
 
-WORKLOADS = ["tile0", "tileN", "region", "thumb", "down2000", "info"]
+WORKLOADS = ["tile0", "tileN", "view", "region", "thumb", "down2000", "info"]
 WORKLOAD_NAMES = {
     "tile0": "tiles 256² full res",
     "tileN": "tiles 256² reduced (s=2…)",
+    "view": "viewer walk 256² (viewports)",
     "region": "random regions →≤512",
     "thumb": "thumb !200,200",
     "down2000": "full → 2000,",
@@ -54,6 +55,19 @@ def make_lists(outdir, ident, ext, width, height, nlinks, seed):
         s *= 2
     rnd.shuffle(reduced)
     lists["tileN"] = [f"{base}/{x},{y},{n},{n}/{TILE},/0/default.jpg" for x, y, n in reduced]
+    # A viewer's walk: viewports of 4×3 tiles (a 1024×768 window) at full resolution or at s=2,
+    # each viewport's tiles in a row, viewports in random order (as OpenSeadragon asks for what a
+    # window shows, then the user pans or zooms elsewhere). Not every image tile is visited.
+    view = []
+    for _ in range(150):
+        s = rnd.choice([1, 2])
+        step = TILE * s
+        cols, rows = (width // step), (height // step)
+        if cols < 4 or rows < 3:
+            continue
+        c0, r0 = rnd.randint(0, cols - 4), rnd.randint(0, rows - 3)
+        view += [(c * step, r * step, step) for r in range(r0, r0 + 3) for c in range(c0, c0 + 4)]
+    lists["view"] = [f"{base}/{x},{y},{n},{n}/{TILE},/0/default.jpg" for x, y, n in view]
     # Random non-aligned regions: output ow×oh (64..512), scale 1..4, so `ow,` is exact for both.
     regions = []
     for _ in range(1000):

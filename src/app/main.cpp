@@ -21,6 +21,7 @@
 #include "core/form.h"
 #include "metadata/metadata.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "http/server.h"
 #include "isolation/helper.h"
 #include "service/isolated.h"
@@ -244,13 +245,16 @@ int decode_helper(int argc, char** argv) {
 }
 
 // Decode helpers for a server whose decode_isolation is "all": one per worker.
-void start_isolation(sipi::http::AppContext& ctx, const Config& cfg, std::uint64_t budget) {
+void start_isolation(sipi::http::AppContext& ctx, const Config& cfg, std::uint64_t budget, std::uint64_t tiles) {
   if (cfg.decode_isolation != "all") {
     sipi::log::warning("decode isolation is off: a crashing codec takes the server down", {});
+    ctx.iiif.tile_cache_per_process = tiles;
+    sipi::source::set_decoded_tile_cache(tiles);
     return;
   }
   sipi::isolation::PoolSettings s;
   s.helpers = static_cast<std::size_t>(cfg.worker_threads()) + 1;
+  ctx.iiif.tile_cache_per_process = tiles / s.helpers;  // each helper its share
   // One job at a time per helper, and no job above the budget: the budget plus room for code,
   // libraries, thread stacks and malloc arenas.
   s.address_space = budget > 0 ? budget + (3ULL << 30) : 0;
@@ -302,8 +306,16 @@ int serve(Config cfg) {
   }
   std::uint64_t budget = 0;
   sipi::parse_byte_size(cfg.max_decode_memory, budget);  // validated already
-  if (budget > 0) ctx->iiif.memory = std::make_shared<sipi::service::MemoryBudget>(budget);
-  start_isolation(*ctx, cfg, budget);
+  std::uint64_t tiles = 0;
+  sipi::parse_byte_size(cfg.decoded_tile_cache, tiles);  // validated already
+  // The decoded-tile caches hold their memory for good: it is not the requests' to reserve.
+  if (budget > 0) {
+    tiles = std::min(tiles, budget / 4);
+    ctx->iiif.memory = std::make_shared<sipi::service::MemoryBudget>(budget - tiles);
+    sipi::metrics().decode_memory_budget = static_cast<std::int64_t>(budget);  // as configured
+  }
+  sipi::metrics().decoded_tile_cache_bytes = static_cast<std::int64_t>(tiles);
+  start_isolation(*ctx, cfg, budget, tiles);
   ctx->config = std::make_shared<const Config>(std::move(cfg));
 
   tune_for_serving();

@@ -63,6 +63,7 @@ Result<Ok> Config::validate() const {
   if (max_waiting < -1 || max_waiting > 1'000'000) return bad_key("max_waiting", "must be 0..1000000");
   if (!(queue_timeout > 0 && queue_timeout <= 3600)) return bad_key("queue_timeout", "must be 0 < s <= 3600");
   if (!parse_byte_size(max_decode_memory, bytes)) return bad_key("max_decode_memory", "must be a size like 1G (0 = none)");
+  if (!parse_byte_size(decoded_tile_cache, bytes)) return bad_key("decoded_tile_cache", "must be a size like 128M (0 = none)");
   for (const std::string* cc : {&cache_control, &cache_control_restricted}) {
     if (cc->find_first_of("\r\n") != std::string::npos) return bad_key("cache_control", "must be one line");
   }

@@ -77,6 +77,9 @@ struct Config {
   double queue_timeout = 5;
   // Decode-memory budget shared by requests in flight ("0" = no budget).
   std::string max_decode_memory = "1G";
+  // Decoded JPEG 2000 codestream tiles kept for neighbouring requests ("0" = none), taken out
+  // of max_decode_memory (at most a quarter of it) and shared out among the decode helpers.
+  std::string decoded_tile_cache = "128M";
   // Untrusted decoding in helper processes ("all") or in the server itself ("none"); and the
   // CPU seconds one decode may use in a helper before it is stopped.
   std::string decode_isolation = "all";

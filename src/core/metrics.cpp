@@ -128,6 +128,9 @@ void Metrics::write_admission_and_memory(std::ostream& o) const {
        "# HELP sipi_decode_memory_budget_bytes The decode-memory budget (max_decode_memory).\n"
        "# TYPE sipi_decode_memory_budget_bytes gauge\n"
        "sipi_decode_memory_budget_bytes " << decode_memory_budget.load() << "\n"
+       "# HELP sipi_decoded_tile_cache_bytes What the decoded-tile caches may hold (decoded_tile_cache, part of the budget).\n"
+       "# TYPE sipi_decoded_tile_cache_bytes gauge\n"
+       "sipi_decoded_tile_cache_bytes " << decoded_tile_cache_bytes.load() << "\n"
        "# HELP sipi_decode_memory_rejected_total Requests refused by the decode-memory budget.\n"
        "# TYPE sipi_decode_memory_rejected_total counter\n";
   for (const char* r : {"busy", "too_large"}) {
@@ -190,6 +193,10 @@ std::string Metrics::render(const std::string& extra) const {
   write_sipi_names(o);
   o << "# HELP sipi_images_rendered_total Images decoded, transformed and encoded (stored tiles, cache hits and HEAD are not).\n"
        "# TYPE sipi_images_rendered_total counter\nsipi_images_rendered_total " << images_rendered_.load() << "\n";
+  o << "# HELP sipi_decoded_tile_cache_hits_total Codestream tiles taken from the decoded-tile cache.\n"
+       "# TYPE sipi_decoded_tile_cache_hits_total counter\nsipi_decoded_tile_cache_hits_total " << tile_hits_.load() << "\n"
+       "# HELP sipi_decoded_tile_cache_misses_total Codestream tiles a request needed that the cache did not hold.\n"
+       "# TYPE sipi_decoded_tile_cache_misses_total counter\nsipi_decoded_tile_cache_misses_total " << tile_misses_.load() << "\n";
   o << "# HELP sipi_connections_open Client connections open.\n"
        "# TYPE sipi_connections_open gauge\n"
        "sipi_connections_open " << connections.load() << "\n";

@@ -27,6 +27,11 @@ class Metrics {
   void decode_memory_acquired() { decode_memory_acquired_.fetch_add(1, std::memory_order_relaxed); }
   // An image went through decode → transform → encode (not a stored tile, cache hit or HEAD).
   void image_rendered() { images_rendered_.fetch_add(1, std::memory_order_relaxed); }
+  // Codestream tiles a render found in, or missed from, its process's decoded-tile cache.
+  void tile_cache(std::uint64_t hits, std::uint64_t misses) {
+    if (hits) tile_hits_.fetch_add(hits, std::memory_order_relaxed);
+    if (misses) tile_misses_.fetch_add(misses, std::memory_order_relaxed);
+  }
   void lua_kill(const std::string& reason);
   void shed(const std::string& lane, const std::string& reason);
   void decode_memory_rejected(const std::string& reason);
@@ -35,6 +40,7 @@ class Metrics {
   std::atomic<std::int64_t> in_flight[2] = {0, 0};
   std::atomic<std::int64_t> decode_memory_used{0};
   std::atomic<std::int64_t> decode_memory_budget{0};
+  std::atomic<std::int64_t> decoded_tile_cache_bytes{0};  // all processes' decoded-tile caches, at most
   std::atomic<std::int64_t> connections{0};
   std::atomic<std::int64_t> permits_total{0};  // workers (both lanes)
 
@@ -59,6 +65,7 @@ class Metrics {
   std::map<std::tuple<std::string, std::string, int>, Series> sipi_requests_;  // (route, method, status)
   std::atomic<std::uint64_t> decode_memory_acquired_{0};
   std::atomic<std::uint64_t> images_rendered_{0};
+  std::atomic<std::uint64_t> tile_hits_{0}, tile_misses_{0};
 };
 
 Metrics& metrics();

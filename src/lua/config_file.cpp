@@ -166,6 +166,7 @@ const std::vector<std::pair<std::string_view, Setter>>& sipi_keys() {
       {"max_waiting", int_key(&Config::max_waiting, "max_waiting")},
       {"queue_timeout", number_key(&Config::queue_timeout, "queue_timeout")},
       {"max_decode_memory", size_key(&Config::max_decode_memory, "max_decode_memory")},
+      {"decoded_tile_cache", size_key(&Config::decoded_tile_cache, "decoded_tile_cache")},
       {"decode_isolation", str_key(&Config::decode_isolation, "decode_isolation")},
       {"decode_cpu_seconds", int_key(&Config::decode_cpu_seconds, "decode_cpu_seconds")},
       {"cache_control", str_key(&Config::cache_control, "cache_control")},

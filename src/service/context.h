@@ -27,6 +27,9 @@ struct Context {
   int jpeg_quality = 80;
   ScalingQualities scaling;
   int tile_size = 512;
+  // Bytes of decoded codestream tiles each decoding process keeps (source::set_decoded_tile_cache);
+  // sent with every render job, so that the helpers size theirs.
+  std::uint64_t tile_cache_per_process = 0;
   // Shared by every worker; a pointer so that the Context stays copyable.
   std::shared_ptr<source::HeaderCache> headers = std::make_shared<source::HeaderCache>();
   // Decode helpers (decode_isolation = "all"); null = decode in this process.

@@ -6,6 +6,7 @@
 #include "pipeline/plan.h"
 #include "pipeline/transform.h"
 #include "service/isolated.h"
+#include "core/metrics.h"
 #include "source/codec.h"
 #include "source/stored_tiles.h"
 

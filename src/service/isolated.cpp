@@ -3,6 +3,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "core/metrics.h"
 #include "source/codec.h"
 
 namespace sipi::service {
@@ -138,7 +139,7 @@ Result<isolation::Answer> do_stored(const json& job) {
 // same binary, so the struct's layout is shared; the sizes are checked before use.
 struct RenderWire {
   std::int64_t mtime_ns, bytes, region[4], at[4], size[2];
-  std::uint64_t level;
+  std::uint64_t level, tile_cache;
   double degrees;
   std::int32_t page, format, quality, jpeg_quality, scaling;
   std::uint8_t mirror, has_watermark;
@@ -159,6 +160,7 @@ std::string render_job(const Context& ctx, const PreparedImage& p) {
   w.size[0] = p.size.w;
   w.size[1] = p.size.h;
   w.level = p.level;
+  w.tile_cache = ctx.tile_cache_per_process;
   w.degrees = p.request.rotation.degrees;
   w.page = p.request.ref.page;
   w.format = static_cast<std::int32_t>(p.request.format);
@@ -184,6 +186,10 @@ Result<isolation::Answer> do_render(std::string_view body) {
   }
   Context& ctx = helper_context();
   ctx.jpeg_quality = w.jpeg_quality;
+  if (ctx.tile_cache_per_process != w.tile_cache) {
+    ctx.tile_cache_per_process = w.tile_cache;
+    source::set_decoded_tile_cache(w.tile_cache);
+  }
   auto q = static_cast<ScalingQuality>(w.scaling);
   ctx.scaling = {q, q, q, q};
   SourceFile f;
@@ -207,8 +213,9 @@ Result<isolation::Answer> do_render(std::string_view body) {
   if (w.has_watermark) p.watermark = std::string(body.substr(sizeof w + w.path_len, w.watermark_len));
   if (p.level >= p.shape.levels.size()) return Error::internal("codec.changed", f.path.string() + ": the file changed");
   auto out = render_image(ctx, p);
+  const auto counts = source::take_tile_cache_counts();
   if (!out) return out.error();
-  return isolation::Answer{json::object(), std::move(*out)};
+  return isolation::Answer{json{{"tile_hits", counts.hits}, {"tile_misses", counts.misses}}, std::move(*out)};
 }
 
 // A whole level's pixels (Lua's SipiImage.new): the server wraps them as an image again.
@@ -299,6 +306,7 @@ source::HeaderLoaders isolated_loaders(std::shared_ptr<isolation::Pool> pool) {
 Result<std::string> render_isolated(isolation::Pool& pool, const Context& ctx, const PreparedImage& p) {
   auto a = pool.call("render", render_job(ctx, p), key_of(p.file.path, p.file.mtime_ns, p.file.bytes));
   if (!a) return a.error();
+  metrics().tile_cache(a->meta.value("tile_hits", std::uint64_t{0}), a->meta.value("tile_misses", std::uint64_t{0}));
   return std::move(a->payload);
 }
 

@@ -4,6 +4,7 @@
 
 #include "cache/derivative_cache.h"
 #include "core/metrics.h"
+#include "source/codec.h"
 #include "service/memory_budget.h"
 
 namespace sipi::service {
@@ -41,6 +42,10 @@ Result<ImageBody> serve_image(const Context& ctx, const PreparedImage& p) {
   if (!reserved) return reserved.error();
   auto body = render_image(ctx, p);
   metrics().image_rendered();
+  if (!ctx.isolation) {  // a helper's counts come with its answer (isolated.cpp)
+    const auto counts = source::take_tile_cache_counts();
+    metrics().tile_cache(counts.hits, counts.misses);
+  }
   // A large decode leaves free pages scattered in malloc's arenas; hand them back now rather
   // than let the RSS stay at its peak.
   if (need > (64u << 20)) ::malloc_trim(0);

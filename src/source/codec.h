@@ -108,6 +108,15 @@ std::size_t reduce_level(const ImageShape& shape, int n);
 Result<vips::VImage> load_level(const std::filesystem::path& path, const ImageShape& shape, std::size_t level,
                                 bool sequential);
 
+// The decoded-tile cache of this process (bytes; 0 = off): whole codestream tiles shared by
+// neighbouring requests (JPEG 2000; jp2/tile_cache.h).
+void set_decoded_tile_cache(std::uint64_t bytes);
+// What the decodes on this thread found in and missed from that cache since the last call.
+struct TileCacheCounts {
+  std::uint64_t hits = 0, misses = 0;
+};
+TileCacheCounts take_tile_cache_counts();
+
 // Installs quiet handlers in the codecs' libraries (libtiff otherwise prints from any thread).
 void init_codecs();
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vips/vips8>
@@ -57,6 +58,33 @@ inline std::optional<vips::VImage> adopt_pixels(void* pixels, std::size_t bytes,
   v = v.copy(vips::VImage::option()->set("interpretation", interpretation));
   if (!icc.empty()) vips_image_set_blob_copy(v.get_image(), VIPS_META_ICC_NAME, icc.data(), icc.size());
   return v;
+}
+
+// Decoded samples before libvips owns them: interleaved, `bands` of 8 or 16 bits, g_malloc'ed
+// (so that adopt() hands them over without a copy).
+struct Pixels {
+  std::unique_ptr<void, decltype(&g_free)> data{nullptr, &g_free};
+  std::int64_t w = 0, h = 0;
+  int bands = 0;
+  bool wide = false;
+
+  static Pixels allocate(std::int64_t w, std::int64_t h, int bands, bool wide) {
+    Pixels p;
+    p.w = w, p.h = h, p.bands = bands, p.wide = wide;
+    p.data.reset(g_malloc(p.bytes()));
+    return p;
+  }
+  std::size_t pixel_bytes() const { return static_cast<std::size_t>(bands) * (wide ? 2 : 1); }
+  std::size_t row_bytes() const { return static_cast<std::size_t>(w) * pixel_bytes(); }
+  std::size_t bytes() const { return row_bytes() * static_cast<std::size_t>(h); }
+  unsigned char* row(std::int64_t y) const { return static_cast<unsigned char*>(data.get()) + row_bytes() * static_cast<std::size_t>(y); }
+};
+
+// `p` as an image (grey, RGB or CMYK by `cmyk`), without a copy; nothing when libvips refuses it.
+inline std::optional<vips::VImage> adopt(Pixels&& p, bool cmyk, const std::string& icc) {
+  const std::size_t n = p.bytes();
+  return adopt_pixels(p.data.release(), n, static_cast<int>(p.w), static_cast<int>(p.h), p.bands, p.wide,
+                      interpretation_of(p.bands, p.wide, cmyk), icc);
 }
 
 }  // namespace sipi::source

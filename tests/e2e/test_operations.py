@@ -171,13 +171,14 @@ def test_busy_decode_budget_is_503_with_retry_after_5(tmp_path):
     subprocess.run([SIPI_BIN, "convert", str(tmp_path / "noise.png"), str(images / "big.jp2")], check=True,
                    capture_output=True, timeout=120)
     # The estimate of one full decode, from the log line of a server whose budget is too small.
-    probe = start_server(str(tmp_path), str(images), extra="max_decode_memory = '1M', cache_size = 0,")
+    # (No decoded-tile cache: it would take its share of these budgets.)
+    probe = start_server(str(tmp_path), str(images), extra="max_decode_memory = '1M', cache_size = 0, decoded_tile_cache = 0,")
     try:
         assert probe.request("/big.jp2/full/max/0/default.png")[0] == 413
         need = int(re.search(r"needs (\d+) MiB of a 1 MiB decode budget", probe.log()).group(1))
     finally:
         stop_server(probe)
-    srv = start_server(str(tmp_path), str(images), extra=f"max_decode_memory = '{need * 3 // 2}M', cache_size = 0,")
+    srv = start_server(str(tmp_path), str(images), extra=f"max_decode_memory = '{need * 3 // 2}M', cache_size = 0, decoded_tile_cache = 0,")
     try:
         first = {}
         t = threading.Thread(target=lambda: first.setdefault("r", srv.request("/big.jp2/full/max/0/default.png", timeout=120)))
@@ -196,7 +197,7 @@ def test_busy_decode_budget_is_503_with_retry_after_5(tmp_path):
 
 def test_bad_admission_settings_stop_startup(tmp_path, imgroot):
     for extra, key in [("queue_timeout = 0,", "queue_timeout"), ("max_decode_memory = 'lots',", "max_decode_memory"),
-                       ("max_waiting = -5,", "max_waiting")]:
+                       ("max_waiting = -5,", "max_waiting"), ("decoded_tile_cache = 'lots',", "decoded_tile_cache")]:
         with pytest.raises(RuntimeError, match=key):
             start_server(str(tmp_path), imgroot, extra=extra)
 

@@ -10,6 +10,7 @@
 #include "source/header_cache.h"
 #include "source/jp2/ht_region.h"
 #include "source/jp2/index.h"
+#include "source/jp2/tile_cache.h"
 #include "support/openjpeg.h"
 
 namespace sipi::source {
@@ -98,6 +99,8 @@ class Jp2Codec final : public Codec {
     const auto* ix = dynamic_cast<const Jp2Index*>(h.index());
     if (ix && r.at.w * r.at.h <= kDirectMaxPixels) {
       const int reduce = h.shape.levels[r.level].index;
+      // Part of a codestream tile its neighbours will want too: from the decoded-tile cache.
+      if (auto v = jp2::decode_from_tiles(h.path, h.mtime_ns, *ix, h.shape, reduce, r.at)) return std::move(*v);
       if (ix->high_throughput) {
         // OpenJPH, several times OpenJPEG's speed on HT code-blocks; OpenJPEG for what it skips.
         if (auto v = decode_ht_region(h.path, *ix, h.shape, reduce, r.at)) return std::move(*v);
@@ -121,6 +124,14 @@ class Jp2Codec final : public Codec {
         s.tile.w > 0 ? static_cast<std::uint64_t>((r.region.w + tile.w - 1) / tile.w + 1) *
                            static_cast<std::uint64_t>((r.region.h + tile.h - 1) / tile.h + 1)
                      : 1;
+    if (s.tile.w > 0 && r.level < s.levels.size()) {
+      // Through the decoded-tile cache (tile_cache.h) a region touching up to 4 codestream
+      // tiles may decode them whole, at the level's resolution.
+      const auto across = static_cast<std::uint64_t>((r.region.x + r.region.w - 1) / tile.w - r.region.x / tile.w + 1);
+      const auto down = static_cast<std::uint64_t>((r.region.y + r.region.h - 1) / tile.h - r.region.y / tile.h + 1);
+      const std::int64_t f = std::int64_t{1} << s.levels[r.level].index;
+      if (across * down <= 4) in = std::max(in, px((tile.w + f - 1) / f, (tile.h + f - 1) / f) * across * down * (4 * 4 + kBytesPerPixel));
+    }
     return in + px(tile.w, tile.h) / 4 * std::min<std::uint64_t>(touched, 64);
   }
 

@@ -182,10 +182,10 @@ Outcome decode_tile(jp2::Segments& cs, int reduce, const Box& l, const Target& t
 
 }  // namespace
 
-std::optional<Result<vips::VImage>> decode_ht_region(const std::filesystem::path& path, const Jp2Index& ix,
-                                                    const ImageShape& shape, int reduce, Rect rect) {
-  auto fail = [&](const std::string& why) -> std::optional<Result<vips::VImage>> {
-    return Result<vips::VImage>(Error::internal("codec.decode", path.string() + ": " + why));
+std::optional<Result<Pixels>> decode_ht_pixels(const std::filesystem::path& path, const Jp2Index& ix, int reduce,
+                                               Rect rect) {
+  auto fail = [&](const std::string& why) -> std::optional<Result<Pixels>> {
+    return Result<Pixels>(Error::internal("codec.decode", path.string() + ": " + why));
   };
   if (!ix.openjph_main_header) return std::nullopt;
   jp2::File f(path);
@@ -201,16 +201,8 @@ std::optional<Result<vips::VImage>> decode_ht_region(const std::filesystem::path
   const std::uint64_t tx0 = tile_of(x0, ix.xt_osiz, ix.x_tsiz), tx1 = tile_of(x1 - 1, ix.xt_osiz, ix.x_tsiz);
   const std::uint64_t ty0 = tile_of(y0, ix.yt_osiz, ix.y_tsiz), ty1 = tile_of(y1 - 1, ix.yt_osiz, ix.y_tsiz);
 
-  const int bands = static_cast<int>(be16(reinterpret_cast<const unsigned char*>(ix.main_header.data()) + 40));
-  int prec = 0;
-  for (int c = 0; c < bands; ++c) {
-    prec = std::max(prec, (static_cast<unsigned char>(ix.main_header[static_cast<std::size_t>(42 + 3 * c)]) & 0x7F) + 1);
-  }
-  const bool wide = prec > 8;
-  const std::size_t bytes = static_cast<std::size_t>(rect.w) * static_cast<std::size_t>(rect.h) *
-                            static_cast<std::size_t>(bands) * (wide ? 2 : 1);
-  std::unique_ptr<void, decltype(&g_free)> out(g_malloc(bytes), &g_free);
-  const Target target{out.get(), rect, bands, wide};
+  Pixels out = Pixels::allocate(rect.w, rect.h, ix.components, ix.precision > 8);
+  const Target target{out.data.get(), rect, ix.components, out.wide};
   for (std::uint64_t ty = ty0; ty <= ty1 && ty < ix.tiles_down; ++ty) {
     for (std::uint64_t tx = tx0; tx <= tx1 && tx < ix.tiles_across; ++tx) {
       const std::uint64_t tile = ty * ix.tiles_across + tx;
@@ -225,9 +217,16 @@ std::optional<Result<vips::VImage>> decode_ht_region(const std::filesystem::path
       if (o == Outcome::declined) return std::nullopt;
     }
   }
-  const VipsInterpretation interp = interpretation_of(bands, wide, shape.cmyk);
-  auto img = adopt_pixels(out.release(), bytes, static_cast<int>(rect.w), static_cast<int>(rect.h), bands, wide, interp, shape.icc);
-  if (!img) return fail("cannot wrap pixels");
+  return Result<Pixels>(std::move(out));
+}
+
+std::optional<Result<vips::VImage>> decode_ht_region(const std::filesystem::path& path, const Jp2Index& ix,
+                                                    const ImageShape& shape, int reduce, Rect rect) {
+  auto px = decode_ht_pixels(path, ix, reduce, rect);
+  if (!px) return std::nullopt;
+  if (!*px) return Result<vips::VImage>(px->error());
+  auto img = adopt(std::move(**px), shape.cmyk, shape.icc);
+  if (!img) return Result<vips::VImage>(Error::internal("codec.decode", path.string() + ": cannot wrap pixels"));
   return Result<vips::VImage>(*img);
 }
 

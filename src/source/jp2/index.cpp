@@ -120,7 +120,9 @@ std::optional<Jp2Index> index_jp2(const std::filesystem::path& path) {
       for (std::uint32_t c = 0; c < comps; ++c) {
         const auto* cp = s + 40 + 3 * c;
         if ((cp[0] & 0x7F) + 1 > 16 || cp[1] != 1 || cp[2] != 1) return std::nullopt;
+        ix.precision = std::max(ix.precision, (cp[0] & 0x7F) + 1);
       }
+      ix.components = static_cast<int>(comps);
       siz = true;
     }
     // HTJ2K: a CAP marker (Part 15 capabilities), or the HT bit in COD's code-block style.

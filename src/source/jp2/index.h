@@ -16,6 +16,7 @@
 #include "core/geometry.h"
 #include "core/result.h"
 #include "source/codec.h"
+#include "source/pixels.h"
 #include "source/shape.h"
 
 namespace sipi::source {
@@ -24,6 +25,7 @@ struct Jp2Index final : FileIndex {
   std::string main_header;  // SOC up to the first SOT
   std::uint32_t x_siz = 0, y_siz = 0, x_tsiz = 0, y_tsiz = 0, xt_osiz = 0, yt_osiz = 0;
   std::uint32_t tiles_across = 0, tiles_down = 0;
+  int components = 0, precision = 0;  // from SIZ; precision is the largest component's bits
   // High-throughput (HTJ2K, Part 15) code-blocks: OpenJPEG 2.5.0 returns flat grey for regions
   // smaller than a tile of such files, so their regions are decoded as whole tiles and cropped.
   bool high_throughput = false;
@@ -44,7 +46,10 @@ struct Jp2Index final : FileIndex {
 std::optional<Jp2Index> index_jp2(const std::filesystem::path& path);
 
 // Decodes `rect` (pixels of the level that is full resolution halved `reduce` times) through the
-// index. Errors: 500 codec.decode.
+// index, as samples. Errors: 500 codec.decode.
+Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Index& index, int reduce, Rect rect);
+
+// The same as an image (grey, RGB or CMYK, with the ICC profile of `shape`).
 Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const Jp2Index& index,
                                        const ImageShape& shape, int reduce, Rect rect);
 

@@ -35,8 +35,7 @@ OPJ_BOOL v_seek(OPJ_OFF_T to, void* user) {
 
 }  // namespace
 
-Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const Jp2Index& ix,
-                                       const ImageShape& shape, int reduce, Rect rect) {
+Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Index& ix, int reduce, Rect rect) {
   auto fail = [&](const std::string& why) { return Error::internal("codec.decode", path.string() + ": " + why); };
   File f(path);
   if (f.fd < 0) return fail("cannot open");
@@ -110,24 +109,27 @@ Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const 
     }
     prec = std::max(prec, static_cast<int>(cp.prec));
   }
-  const bool wide = prec > 8;
-  const std::size_t n = static_cast<std::size_t>(rect.w) * static_cast<std::size_t>(rect.h);
-  const std::size_t bytes = n * static_cast<std::size_t>(bands) * (wide ? 2 : 1);
-  void* buf = g_malloc(bytes);
+  Pixels out = Pixels::allocate(rect.w, rect.h, bands, prec > 8);
   for (int c = 0; c < bands; ++c) {
     const auto& cp = image->comps[c];
-    const SampleScale scale(static_cast<int>(cp.prec), cp.sgnd != 0, wide);
-    const auto w = static_cast<std::size_t>(rect.w);
-    for (std::size_t y = 0; y < static_cast<std::size_t>(rect.h); ++y) {
-      const OPJ_INT32* src = cp.data + (oy + y) * cp.w + ox;
-      for (std::size_t x = 0; x < w; ++x) {
-        put_sample(buf, (y * w + x) * static_cast<std::size_t>(bands) + static_cast<std::size_t>(c), scale(src[x]), wide);
+    const SampleScale scale(static_cast<int>(cp.prec), cp.sgnd != 0, out.wide);
+    for (std::int64_t y = 0; y < rect.h; ++y) {
+      const OPJ_INT32* src = cp.data + (oy + static_cast<std::uint64_t>(y)) * cp.w + ox;
+      const std::size_t row = static_cast<std::size_t>(y * rect.w);
+      for (std::size_t x = 0; x < static_cast<std::size_t>(rect.w); ++x) {
+        put_sample(out.data.get(), (row + x) * static_cast<std::size_t>(bands) + static_cast<std::size_t>(c), scale(src[x]), out.wide);
       }
     }
   }
-  const VipsInterpretation interp = interpretation_of(bands, wide, shape.cmyk);
-  auto img = adopt_pixels(buf, bytes, static_cast<int>(rect.w), static_cast<int>(rect.h), bands, wide, interp, shape.icc);
-  if (!img) return fail("cannot wrap pixels");
+  return out;
+}
+
+Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const Jp2Index& ix,
+                                       const ImageShape& shape, int reduce, Rect rect) {
+  auto px = decode_jp2_pixels(path, ix, reduce, rect);
+  if (!px) return px.error();
+  auto img = adopt(std::move(*px), shape.cmyk, shape.icc);
+  if (!img) return Error::internal("codec.decode", path.string() + ": cannot wrap pixels");
   return *img;
 }
 

@@ -1,0 +1,71 @@
+// Decoded codestream tiles kept in memory and shared by the requests that follow: a viewer asks
+// for the 256² tiles of a window at once, and four (or sixteen) of them lie in one 512² (1024²)
+// codestream tile, which is then decoded once instead of four (sixteen) times. Bytes-bounded LRU
+// per process (each decode helper has its own; the pool sends a file's jobs to the same helper
+// while it is free), its capacity taken from the decode-memory budget at start.
+//
+// Classic (EBCOT) tiles are admitted on a second touch: decoding a whole 512² tile costs about
+// 1.5× decoding one 256² quarter of it, so a walk that never comes back (a random scan of a big
+// image) must not pay for whole tiles it does not reuse. HT tiles are decoded whole anyway.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/geometry.h"
+#include "core/result.h"
+#include "source/jp2/index.h"
+#include "source/pixels.h"
+
+namespace sipi::source::jp2 {
+
+class TileCache {
+ public:
+  // 0 turns the cache off (and empties it).
+  void set_capacity(std::uint64_t bytes);
+  std::uint64_t capacity() const;
+  // A tile worth keeping: at most an eighth of the capacity.
+  bool fits(std::uint64_t bytes) const;
+
+  std::shared_ptr<const Pixels> find(const std::string& key);
+  // Records a touch of `key`; true when it was touched before, recently (second-touch admission).
+  bool touched_before(const std::string& key);
+  void insert(const std::string& key, std::shared_ptr<const Pixels> tile);
+
+  struct Stats {
+    std::uint64_t hits = 0, misses = 0, bytes = 0, entries = 0;
+  };
+  Stats stats() const;
+
+ private:
+  void evict_locked();
+
+  mutable std::mutex mu_;
+  std::uint64_t capacity_ = 0, bytes_ = 0, hits_ = 0, misses_ = 0;
+  using Lru = std::list<std::pair<std::string, std::shared_ptr<const Pixels>>>;
+  Lru lru_;  // most recent first
+  std::unordered_map<std::string, Lru::iterator> index_;
+  std::deque<std::string> touched_order_;  // keys touched once, oldest first (bounded)
+  std::unordered_set<std::string> touched_;
+};
+
+// The process's cache of decoded JPEG 2000 tiles.
+TileCache& decoded_tiles();
+
+// The cache key of a codestream tile at a level of one version of a file.
+std::string tile_key(const std::string& path, std::int64_t mtime_ns, int reduce, std::uint64_t tile);
+
+// Decodes `rect` of the level `reduce` from whole codestream tiles, through the cache (tiles.cpp).
+// Nothing when the request takes the plain path: the cache is off, the region covers its tiles or
+// more than four of them, a tile is too big to keep, or classic tiles are touched the first time.
+std::optional<Result<vips::VImage>> decode_from_tiles(const std::filesystem::path& path, std::int64_t mtime_ns,
+                                                      const Jp2Index& ix, const ImageShape& shape, int reduce,
+                                                      Rect rect);
+
+}  // namespace sipi::source::jp2

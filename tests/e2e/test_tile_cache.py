@@ -1,0 +1,83 @@
+"""The decoded-tile cache, end to end: a viewer's 256² tiles inside one 512² codestream tile are
+decoded from that tile once (classic JPEG 2000 from its second touch, HTJ2K from the first), as the
+server's metrics count, and every tile is the source's pixels exactly (lossless files), the same
+as a server without the cache sends."""
+import re
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import start_server, stop_server
+from imgutil import decode
+
+SIBLINGS = ["0,0,256,256", "256,0,256,256", "0,256,256,256", "256,256,256,256"]
+
+
+def metric(server, name):
+    status, _, body = server.request("/metrics")
+    assert status == 200
+    m = re.search(r"^" + re.escape(name) + r" (\S+)$", body.decode(), re.M)
+    assert m, name
+    return float(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tiles")
+    rng = np.random.default_rng(12)
+    y, x = np.mgrid[0:1100, 0:1300]
+    base = np.stack([(x * 7 + y * 3) % 256, (x * y // 97) % 256, (x + 2 * y) % 256], axis=-1)
+    pixels = np.clip(base + rng.integers(-20, 21, base.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(pixels).save(d / "src.ppm")
+    root = d / "images"
+    root.mkdir()
+    subprocess.run(["opj_compress", "-i", str(d / "src.ppm"), "-o", str(root / "classic.jp2"), "-t", "512,512", "-n", "4"],
+                   check=True, capture_output=True)
+    subprocess.run(["ojph_compress", "-i", str(d / "src.ppm"), "-o", str(root / "ht.j2c"), "-reversible", "true",
+                    "-num_decomps", "4", "-tile_size", "{512,512}"], check=True, capture_output=True)
+    return root, pixels
+
+
+def tile_pixels(server, ident, region, size="max"):
+    status, headers, body = server.request(f"/{ident}/{region}/{size}/0/default.png")
+    assert status == 200, body
+    return decode(body)
+
+
+@pytest.mark.parametrize("ident,misses,hits", [("classic.jp2", 2, 2), ("ht.j2c", 1, 3)])
+def test_viewer_tiles_share_one_decoded_codestream_tile(tmp_path, images, ident, misses, hits):
+    root, pixels = images
+    (tmp_path / "on").mkdir()
+    (tmp_path / "off").mkdir()
+    on = start_server(str(tmp_path / "on"), str(root), extra="cache_size = 0,")
+    off = start_server(str(tmp_path / "off"), str(root), extra="cache_size = 0, decoded_tile_cache = 0,")
+    try:
+        assert metric(on, "sipi_decoded_tile_cache_bytes") == 128 * 2**20
+        for region in SIBLINGS:
+            x, y, w, h = map(int, region.split(","))
+            got = tile_pixels(on, ident, region)
+            assert np.array_equal(got, pixels[y:y + h, x:x + w]), region
+            assert np.array_equal(tile_pixels(off, ident, region), got), region
+        # Sent one after the other, the four go to the same decode helper: the first classic
+        # touch decodes only its quarter, the second the whole tile, which the last two share.
+        assert metric(on, "sipi_decoded_tile_cache_misses_total") == misses
+        assert metric(on, "sipi_decoded_tile_cache_hits_total") == hits
+        assert metric(off, "sipi_decoded_tile_cache_hits_total") == 0
+        # A region across four codestream tiles, half of them cached, at full and half resolution.
+        for region, size in [("384,384,256,256", "max"), ("256,256,512,512", "256,")]:
+            assert np.array_equal(tile_pixels(on, ident, region, size), tile_pixels(off, ident, region, size)), region
+    finally:
+        stop_server(on)
+        stop_server(off)
+
+
+def test_the_cache_is_a_quarter_of_the_decode_budget_at_most(tmp_path, images):
+    root, _ = images
+    srv = start_server(str(tmp_path), str(root), extra="max_decode_memory = '100M',")
+    try:
+        assert metric(srv, "sipi_decoded_tile_cache_bytes") == 25 * 2**20
+        assert metric(srv, "sipi_decode_memory_budget_bytes") == 100 * 2**20
+    finally:
+        stop_server(srv)
