@@ -6,11 +6,14 @@
 #   bench/isolation_cost.sh [--sipi build/sipi] [--duration 10] [--conc "2 8"]
 #                           [--sources "photo-tifdeflate photo-tifjpeg photo-jp2lossless"]
 #                           [--workloads "tile0 thumb down2000"] [--images bench/.images]
-#                           [--no-cache] [--repeat 3] [--warmup 10] [--compare OLD_SIPI]
+#                           [--no-cache] [--repeat 3] [--warmup 10] [--compare OLD_SIPI] [--tile-cache]
 #
 # --compare OLD_SIPI: instead of the two isolation modes, two binaries with the same shipped
 # defaults ("new" = --sipi, "old" = OLD_SIPI): the before/after check of a refactoring, in one
 # run and alternating, so that machine noise falls on both alike.
+#
+# --tile-cache: instead, the same binary with the shipped decoded-tile cache ("cache") and with
+# decoded_tile_cache = 0 ("nocache"): what the cache of decoded JPEG 2000 tiles buys.
 #
 # --no-cache: cache_size = 0 on both, so that every request (but stored JPEG tiles) decodes:
 # the cost of isolation itself. Without it, the shipped derivative cache answers repeated URLs.
@@ -39,6 +42,7 @@ SUFFIX=isolation
 REPEAT=1
 WARMUP=10
 OLD_BIN=""
+TILE_AB=0
 
 while (($#)); do
   case $1 in
@@ -52,6 +56,7 @@ while (($#)); do
     --warmup) WARMUP=$2; shift 2 ;;
     --no-cache) CACHE_LINE="cache_size = 0,"; SUFFIX=isolation-nocache; shift ;;
     --compare) OLD_BIN=$2; shift 2 ;;
+    --tile-cache) TILE_AB=1; shift ;;
     -h | --help) sed -n '2,/^set -e/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "isolation_cost: unknown option $1" >&2; exit 2 ;;
   esac
@@ -79,6 +84,9 @@ if [[ -n $OLD_BIN ]]; then
   [[ -x $OLD_BIN ]] || die "no sipi binary at $OLD_BIN"
   MODES=(new old)
   SUFFIX=compare${CACHE_LINE:+-nocache}
+elif ((TILE_AB)); then
+  MODES=(cache nocache)
+  SUFFIX=tilecache${CACHE_LINE:+-nocache}
 else
   MODES=(all none)
 fi
@@ -87,6 +95,8 @@ for mode in "${MODES[@]}"; do
   case $mode in
     old) BIN[$mode]=$OLD_BIN; ISO_LINE[$mode]="" ;;
     new) BIN[$mode]=$SIPI_BIN; ISO_LINE[$mode]="" ;;
+    cache) BIN[$mode]=$SIPI_BIN; ISO_LINE[$mode]="" ;;
+    nocache) BIN[$mode]=$SIPI_BIN; ISO_LINE[$mode]="decoded_tile_cache = 0," ;;
     *) BIN[$mode]=$SIPI_BIN; ISO_LINE[$mode]="decode_isolation = '$mode'," ;;
   esac
   cp "${BIN[$mode]}" "$WORK/sipi-$mode"
@@ -144,19 +154,28 @@ cpu_of() {
 
 RESULTS=$WORK/results.tsv
 : > "$RESULTS"
+# The decoded-tile cache's hit and miss counters of a server ("0 0" before the metrics had them).
+tile_counts() {
+  curl -sf "http://127.0.0.1:$1/metrics" | awk '/^sipi_decoded_tile_cache_hits_total/ { h = $2 }
+    /^sipi_decoded_tile_cache_misses_total/ { m = $2 } END { print h + 0, m + 0 }'
+}
 run() {  # MODE SOURCE WORKLOAD CONC
-  local mode=$1 src=$2 wl=$3 conc=$4 c0 c1 out
+  local mode=$1 src=$2 wl=$3 conc=$4 c0 c1 out t0 t1
+  t0=$(tile_counts "${PORT[$mode]}")
   c0=$(cpu_of "${PID[$mode]}")
   out=$(wrk -t2 -c"$conc" -d"${DURATION}s" --timeout 60s -s "$AUX/walk.lua" "http://127.0.0.1:${PORT[$mode]}" \
     -- "$WORK/lists/$src.$wl.txt" /iiif/ 2>&1 | grep '^IIIFLOAD' || true)
   c1=$(cpu_of "${PID[$mode]}")
   kill -0 "${PID[$mode]}" || die "sipi ($mode) died"
-  # requests non2xx socket_errors rps p50 p99 cpu_ms_per_ok_request
-  awk -v m="$mode" -v s="$src" -v w="$wl" -v c="$conc" -v cpu="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" -v d="$DURATION" '
+  t1=$(tile_counts "${PORT[$mode]}")
+  # requests non2xx socket_errors rps p50 p99 cpu_ms_per_ok_request tile_hit_rate (-1 = no lookups)
+  awk -v m="$mode" -v s="$src" -v w="$wl" -v c="$conc" -v cpu="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" -v d="$DURATION" \
+    -v t0="$t0" -v t1="$t1" '
     { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
-    END { ok = v["requests"] - v["non2xx"]; printf "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.2f\n",
+    END { ok = v["requests"] - v["non2xx"]; split(t0, a, " "); split(t1, b, " "); h = b[1] - a[1]; n = h + b[2] - a[2]
+          printf "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.2f\t%.3f\n",
           s, w, c, m, v["requests"], v["non2xx"], v["socket_errors"], ok / d, v["p50_ms"], v["p99_ms"],
-          (ok > 0 ? cpu * 1000 / ok : 0) }' <<< "$out" >> "$RESULTS"
+          (ok > 0 ? cpu * 1000 / ok : 0), (n > 0 ? h / n : -1) }' <<< "$out" >> "$RESULTS"
 }
 
 # Warm-up: every file's header read (info.json), then thumbnails at the measured concurrency for
@@ -193,6 +212,9 @@ cp "$RESULTS" "${out%.md}.tsv"
     echo
     echo "new = $SIPI_BIN ($("$SIPI_BIN" --version 2>&1 | head -1)), old = $OLD_BIN ($("$OLD_BIN" --version 2>&1 | head -1))."
     what="two servers side by side, new vs old binary"
+  elif ((TILE_AB)); then
+    echo "# Decoded-tile cache: what it buys, $(date -u +%Y-%m-%d) ($commit)"
+    what="two servers side by side, decoded_tile_cache shipped (\"128M\") vs 0"
   else
     echo "# Decode isolation: cost, $(date -u +%Y-%m-%d) ($commit)"
     what="two servers side by side, decode_isolation = \"all\" vs \"none\""
@@ -205,8 +227,8 @@ cp "$RESULTS" "${out%.md}.tsv"
   echo "answers only; CPU is the server's plus its helpers' per 2xx answer. Sources 10000×8000."
   [[ -n $CACHE_LINE ]] && echo "Derivative cache off (cache_size = 0): every request but stored JPEG tiles decodes."
   echo
-  echo "| source | workload | c | rps $A | rps $B | $A/$B | p50 ms $A / $B | p99 ms $A / $B | CPU ms/req $A / $B | non-2xx $A / $B |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| source | workload | c | rps $A | rps $B | $A/$B | p50 ms $A / $B | p99 ms $A / $B | CPU ms/req $A / $B | non-2xx $A / $B | tile-cache hits $A / $B |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   $PY - "$RESULTS" "$A" "$B" << 'PYEOF'
 import statistics, sys
 A, B = sys.argv[2], sys.argv[3]
@@ -223,9 +245,12 @@ med = lambda rs, i: statistics.median(float(r[i]) for r in rs)
 for key in order:
     a, b = rows[key][A], rows[key][B]
     ra, rb = med(a, 7), med(b, 7)
-    print("| %s | %s | %s | %.1f | %.1f | %.3f | %.1f / %.1f | %.1f / %.1f | %.2f / %.2f | %d / %d |" % (
+    def hits(rs):  # the cells' median hit rate of the decoded-tile cache ("-": no lookups)
+        v = [float(r[11]) for r in rs if len(r) > 11 and float(r[11]) >= 0]
+        return "%.0f %%" % (100 * statistics.median(v)) if v else "-"
+    print("| %s | %s | %s | %.1f | %.1f | %.3f | %.1f / %.1f | %.1f / %.1f | %.2f / %.2f | %d / %d | %s / %s |" % (
         key[0], key[1], key[2], ra, rb, ra / rb if rb > 0 else 0, med(a, 8), med(b, 8), med(a, 9), med(b, 9),
-        med(a, 10), med(b, 10), sum(int(r[5]) for r in a), sum(int(r[5]) for r in b)))
+        med(a, 10), med(b, 10), sum(int(r[5]) for r in a), sum(int(r[5]) for r in b), hits(a), hits(b)))
 PYEOF
 } > "$out"
 cat "$out"

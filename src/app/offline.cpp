@@ -72,11 +72,39 @@ void add_convert_options(CLI::App& cmd, sipi::cli::ConvertOptions& o) {
                  "SOP markers: yes or no");
 }
 
+// convert --recursive: the options of every file's conversion are convert's own, as given.
+int run_migration(OfflineCommands& c, char** argv) {
+  if (!c.recursive) {
+    std::cerr << "Error in arguments: --jobs and --verify go with --recursive" << std::endl;
+    return 1;
+  }
+  std::vector<std::string> args;
+  bool after = false;
+  for (char** a = argv + 1; *a; ++a) {
+    if (after) args.emplace_back(*a);
+    if (std::string(*a) == "convert") after = true;
+  }
+  sipi::cli::MigrateOptions m;
+  m.jobs = c.jobs;
+  m.verify = c.verify_outputs;
+  m.json = c.conv.json;
+  std::string err = sipi::cli::migrate_options_from(args, c.conv.input, c.conv.output, c.conv.format, c.conv.jp2.ht, m);
+  if (!err.empty()) {
+    std::cerr << "Error in arguments: " << err << std::endl;
+    return 1;
+  }
+  sipi::source::init_codecs();
+  return sipi::cli::run_migrate(m);
+}
+
 }  // namespace
 
 void add_offline_commands(CLI::App& app, OfflineCommands& c) {
   c.convert = app.add_subcommand("convert", "convert an image, keeping its metadata");
   add_convert_options(*c.convert, c.conv);
+  c.convert->add_flag("--recursive", c.recursive, "INPUT and OUTPUT are directories: convert every image below INPUT");
+  c.convert->add_option("-j,--jobs", c.jobs, "--recursive: files converted at once (default: one per core)");
+  c.convert->add_flag("--verify", c.verify_outputs, "--recursive: decode each output and compare it with its source");
   // "convert service-file" and "convert access-file" are separate commands: convert's own
   // positionals and multi-value options would otherwise swallow the verb (see main()).
   c.service_file = app.add_subcommand("convert-service-file", "lossless JP2 or pyramidal TIFF with the Essentials packet");
@@ -121,6 +149,7 @@ void add_offline_commands(CLI::App& app, OfflineCommands& c) {
 
 int run_offline(OfflineCommands& c, char** argv, void (*quiet_glib)()) {
   if (c.health->parsed()) return sipi::cli::run_health(c.health_host, c.health_port, c.health_timeout);
+  if (c.convert->parsed() && (c.recursive || c.verify_outputs || c.jobs > 0)) return run_migration(c, argv);
   if (!sipi::isolation::is_supervised_child()) {
     // Offline commands run in a child, so that a crashing codec is reported like any failure.
     sipi::isolation::CrashReport r;

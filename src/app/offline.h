@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/convert.h"
+#include "cli/migrate.h"
 
 namespace sipi::app {
 
@@ -13,6 +14,8 @@ namespace sipi::app {
 // where it was declared until the command has run.
 struct OfflineCommands {
   cli::ConvertOptions conv, service_opts, access_opts;
+  bool recursive = false, verify_outputs = false;  // convert --recursive SRC DST [--verify]
+  unsigned jobs = 0;
   std::string query_file;
   bool query_json = false;
   std::string cmp_a, cmp_b;

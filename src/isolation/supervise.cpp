@@ -1,6 +1,7 @@
 #include "isolation/supervise.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -20,6 +21,39 @@ namespace {
 
 constexpr const char* kChildVar = "SIPI_SUPERVISED_CHILD";
 
+// Reads the pipes (fd -1 = none) to their ends, together, so that neither fills while the other
+// is read; keeps the first MiB of each. Closes them.
+void drain(std::vector<std::pair<int, std::string*>> pipes) {
+  std::vector<pollfd> fds;
+  for (auto& [fd, text] : pipes) {
+    if (fd >= 0) fds.push_back({fd, POLLIN, 0});
+  }
+  char buf[4096];
+  while (!fds.empty()) {
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (std::size_t i = 0; i < fds.size();) {
+      if (fds[i].revents == 0) {
+        ++i;
+        continue;
+      }
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
+      for (auto& [fd, text] : pipes) {
+        if (fd == fds[i].fd && text->size() < (1u << 20)) text->append(buf, static_cast<std::size_t>(n));
+      }
+      ++i;
+    }
+  }
+}
+
 }  // namespace
 
 std::string signal_name(int sig) {
@@ -32,10 +66,10 @@ bool is_supervised_child() {
   return v && std::strcmp(v, "1") == 0;
 }
 
-ChildResult run_child(const std::vector<std::string>& args) {
+ChildResult run_child(const std::vector<std::string>& args, const ChildOptions& options) {
   ChildResult out;
-  int err[2];
-  if (::pipe2(err, O_CLOEXEC) != 0) {
+  int err[2], std_out[2] = {-1, -1};
+  if (::pipe2(err, O_CLOEXEC) != 0 || (options.capture_stdout && ::pipe2(std_out, O_CLOEXEC) != 0)) {
     out.exit_code = 1;
     out.stderr_text = std::string("cannot start a child process: ") + std::strerror(errno);
     return out;
@@ -48,7 +82,9 @@ ChildResult run_child(const std::vector<std::string>& args) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  if (options.capture_stdout) posix_spawn_file_actions_adddup2(&fa, std_out[1], 1);
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, options.cwd.c_str());
   // No core dump from a crashing codec: the soft limit is inherited by the child, then restored.
   rlimit old{};
   ::getrlimit(RLIMIT_CORE, &old);
@@ -59,22 +95,17 @@ ChildResult run_child(const std::vector<std::string>& args) {
   ::setrlimit(RLIMIT_CORE, &old);
   posix_spawn_file_actions_destroy(&fa);
   ::close(err[1]);
+  if (std_out[1] >= 0) ::close(std_out[1]);
   if (rc != 0) {
     ::close(err[0]);
+    if (std_out[0] >= 0) ::close(std_out[0]);
     out.exit_code = 1;
     out.stderr_text = std::string("cannot start a child process: ") + std::strerror(rc);
     return out;
   }
   // The child's stderr is held back until we know how it ended: after a crash it is a
   // library's assert text, not SIPI's message.
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(err[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (out.stderr_text.size() < (1u << 20)) out.stderr_text.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(err[0]);
+  drain({{err[0], &out.stderr_text}, {std_out[0], &out.stdout_text}});
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }

@@ -22,12 +22,18 @@ struct ChildResult {
   int exit_code = 0;
   int signal = 0;       // non-zero: killed by this signal
   int pid = 0;
-  std::string stderr_text;
+  std::string stderr_text, stdout_text;
+};
+
+// How run_child treats the child's stdout and where it runs.
+struct ChildOptions {
+  bool capture_stdout = false;  // into ChildResult::stdout_text (else inherited)
+  std::string cwd;              // working directory ("" = ours)
 };
 
 // Runs this binary with `args` (args[0] is the program name) as a supervised child, its stderr
-// captured, no other descriptor inherited, and waits for it. stdout is inherited.
-ChildResult run_child(const std::vector<std::string>& args);
+// captured, no other descriptor inherited, and waits for it.
+ChildResult run_child(const std::vector<std::string>& args, const ChildOptions& options = {});
 
 // "SIGABRT" for 6.
 std::string signal_name(int sig);

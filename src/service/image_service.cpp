@@ -1,6 +1,8 @@
 #include "service/image_service.h"
 
+#include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include "encode/encode.h"
 #include "pipeline/plan.h"
@@ -41,7 +43,7 @@ source::DecodeRequest decode_request(const PreparedImage& p) {
   // top to bottom: the whole image and no rotation (rotations read out of order).
   const bool sequential =
       p.region == Rect{0, 0, p.shape.size.w, p.shape.size.h} && p.request.rotation.effective() == 0.0;
-  return {p.level, p.at, p.region, sequential};
+  return {p.level, p.at, p.region, sequential, p.threads};
 }
 
 }  // namespace
@@ -149,11 +151,21 @@ std::optional<std::string> stored_tile(const PreparedImage& p) {
   return std::move(*body);
 }
 
+int idle_cores() {
+  const auto& m = metrics();
+  if (m.queue_depth[0].load() + m.queue_depth[1].load() > 0) return 1;
+  const auto cores = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  const std::int64_t others = m.in_flight[0].load() + m.in_flight[1].load() - 1;  // this one runs too
+  return static_cast<int>(std::clamp<std::int64_t>(cores - std::max<std::int64_t>(others, 0), 1, cores));
+}
+
 Result<std::string> render_image(const Context& ctx, const PreparedImage& p) {
   if (ctx.isolation) return render_isolated(*ctx.isolation, ctx, p);
   if (!p.header) return Error::internal("source.header", "render without a source header");
   const Rect at = p.at;
-  auto decoded = source::codec_for(p.shape.format).decode(*p.header, decode_request(p));
+  source::DecodeRequest request = decode_request(p);
+  if (request.threads <= 0) request.threads = idle_cores();
+  auto decoded = source::codec_for(p.shape.format).decode(*p.header, request);
   if (!decoded) return decoded.error();
   try {
     vips::VImage v = *decoded;

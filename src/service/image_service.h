@@ -26,7 +26,12 @@ struct PreparedImage {
   // The decode plan, chosen once: the level to decode and the region in that level's pixels.
   std::size_t level = 0;
   Rect at;
+  int threads = 0;  // cores the decode may use; 0 = idle_cores() when it is rendered
 };
+
+// Cores a decode starting now may use besides its own: those no other request runs on, when no
+// request waits for a worker (1 otherwise).
+int idle_cores();
 
 // Errors: those of the resolver, probe, region and size resolution, and 400
 // iiif.format.too_large when the output exceeds what the format can store.

@@ -1,5 +1,6 @@
 #include "service/isolated.h"
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -141,7 +142,7 @@ struct RenderWire {
   std::int64_t mtime_ns, bytes, region[4], at[4], size[2];
   std::uint64_t level, tile_cache;
   double degrees;
-  std::int32_t page, format, quality, jpeg_quality, scaling;
+  std::int32_t page, format, quality, jpeg_quality, scaling, threads;
   std::uint8_t mirror, has_watermark;
   std::uint32_t path_len, watermark_len;
 };
@@ -161,6 +162,7 @@ std::string render_job(const Context& ctx, const PreparedImage& p) {
   w.size[1] = p.size.h;
   w.level = p.level;
   w.tile_cache = ctx.tile_cache_per_process;
+  w.threads = idle_cores();  // the server knows who else runs
   w.degrees = p.request.rotation.degrees;
   w.page = p.request.ref.page;
   w.format = static_cast<std::int32_t>(p.request.format);
@@ -210,6 +212,7 @@ Result<isolation::Answer> do_render(std::string_view body) {
   p.at = {w.at[0], w.at[1], w.at[2], w.at[3]};
   p.size = {w.size[0], w.size[1]};
   p.level = w.level;
+  p.threads = std::max(1, w.threads);
   if (w.has_watermark) p.watermark = std::string(body.substr(sizeof w + w.path_len, w.watermark_len));
   if (p.level >= p.shape.levels.size()) return Error::internal("codec.changed", f.path.string() + ": the file changed");
   auto out = render_image(ctx, p);

@@ -40,6 +40,7 @@ struct DecodeRequest {
   Rect at;
   Rect region;
   bool sequential = false;  // the pipeline reads the whole level top to bottom, once
+  int threads = 1;          // cores the decode may use (more than 1 only when they are idle)
 };
 
 // Per-file data a codec builds once and the header cache keeps (a JPEG 2000 tile index).

@@ -103,9 +103,9 @@ class Jp2Codec final : public Codec {
       if (auto v = jp2::decode_from_tiles(h.path, h.mtime_ns, *ix, h.shape, reduce, r.at)) return std::move(*v);
       if (ix->high_throughput) {
         // OpenJPH, several times OpenJPEG's speed on HT code-blocks; OpenJPEG for what it skips.
-        if (auto v = decode_ht_region(h.path, *ix, h.shape, reduce, r.at)) return std::move(*v);
+        if (auto v = decode_ht_region(h.path, *ix, h.shape, reduce, r.at, r.threads)) return std::move(*v);
       }
-      auto v = decode_jp2_region(h.path, *ix, h.shape, reduce, r.at);
+      auto v = decode_jp2_region(h.path, *ix, h.shape, reduce, r.at, r.threads);
       if (v) return v;  // otherwise libvips' loader tries, and reports
     }
     return Codec::decode(h, r);

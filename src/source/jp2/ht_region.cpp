@@ -10,6 +10,9 @@
 #include <openjph/ojph_params.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -183,7 +186,7 @@ Outcome decode_tile(jp2::Segments& cs, int reduce, const Box& l, const Target& t
 }  // namespace
 
 std::optional<Result<Pixels>> decode_ht_pixels(const std::filesystem::path& path, const Jp2Index& ix, int reduce,
-                                               Rect rect) {
+                                               Rect rect, int threads) {
   auto fail = [&](const std::string& why) -> std::optional<Result<Pixels>> {
     return Result<Pixels>(Error::internal("codec.decode", path.string() + ": " + why));
   };
@@ -203,26 +206,39 @@ std::optional<Result<Pixels>> decode_ht_pixels(const std::filesystem::path& path
 
   Pixels out = Pixels::allocate(rect.w, rect.h, ix.components, ix.precision > 8);
   const Target target{out.data.get(), rect, ix.components, out.wide};
-  for (std::uint64_t ty = ty0; ty <= ty1 && ty < ix.tiles_down; ++ty) {
-    for (std::uint64_t tx = tx0; tx <= tx1 && tx < ix.tiles_across; ++tx) {
-      const std::uint64_t tile = ty * ix.tiles_across + tx;
-      if (ix.tiles[tile].empty()) return fail("tile missing from the codestream");
+  const std::uint64_t across = std::min<std::uint64_t>(tx1, ix.tiles_across - 1) - tx0 + 1;
+  const std::uint64_t down = std::min<std::uint64_t>(ty1, ix.tiles_down - 1) - ty0 + 1;
+  // Each tile writes its own part of `out`: tiles may be decoded side by side. A tile that is
+  // not done stops the others.
+  std::atomic<std::uint64_t> next{0};
+  std::atomic<int> worst{static_cast<int>(Outcome::done)};
+  auto work = [&] {
+    for (std::uint64_t k; (k = next.fetch_add(1)) < across * down && worst.load() == static_cast<int>(Outcome::done);) {
+      const std::uint64_t tx = tx0 + k % across, ty = ty0 + k / across, tile = ty * ix.tiles_across + tx;
       const Box g{ix.xt_osiz + tx * ix.x_tsiz, ix.yt_osiz + ty * ix.y_tsiz,
                   std::min<std::uint64_t>(ix.xt_osiz + (tx + 1) * ix.x_tsiz, ix.x_siz),
                   std::min<std::uint64_t>(ix.yt_osiz + (ty + 1) * ix.y_tsiz, ix.y_siz)};
       jp2::Segments cs(f);
-      Outcome o = tile_codestream(ix, f, tile, g, cs);
+      Outcome o = ix.tiles[tile].empty() ? Outcome::unreadable : tile_codestream(ix, f, tile, g, cs);
       if (o == Outcome::done) o = decode_tile(cs, reduce, {level_of(g.x0), level_of(g.y0), level_of(g.x1), level_of(g.y1)}, target);
-      if (o == Outcome::unreadable) return fail("cannot read a tile");
-      if (o == Outcome::declined) return std::nullopt;
+      int w = worst.load();
+      while (static_cast<int>(o) > w && !worst.compare_exchange_weak(w, static_cast<int>(o))) {
+      }
     }
-  }
+  };
+  std::vector<std::thread> helpers;
+  const auto extra = static_cast<std::uint64_t>(std::max(threads, 1) - 1);
+  for (std::uint64_t i = 0; i < std::min(extra, across * down - 1); ++i) helpers.emplace_back(work);
+  work();
+  for (auto& t : helpers) t.join();
+  if (worst.load() == static_cast<int>(Outcome::unreadable)) return fail("a tile is missing or cannot be read");
+  if (worst.load() == static_cast<int>(Outcome::declined)) return std::nullopt;
   return Result<Pixels>(std::move(out));
 }
 
 std::optional<Result<vips::VImage>> decode_ht_region(const std::filesystem::path& path, const Jp2Index& ix,
-                                                    const ImageShape& shape, int reduce, Rect rect) {
-  auto px = decode_ht_pixels(path, ix, reduce, rect);
+                                                    const ImageShape& shape, int reduce, Rect rect, int threads) {
+  auto px = decode_ht_pixels(path, ix, reduce, rect, threads);
   if (!px) return std::nullopt;
   if (!*px) return Result<vips::VImage>(px->error());
   auto img = adopt(std::move(**px), shape.cmyk, shape.icc);

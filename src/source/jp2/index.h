@@ -47,10 +47,12 @@ std::optional<Jp2Index> index_jp2(const std::filesystem::path& path);
 
 // Decodes `rect` (pixels of the level that is full resolution halved `reduce` times) through the
 // index, as samples. Errors: 500 codec.decode.
-Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Index& index, int reduce, Rect rect);
+// `threads` > 1: OpenJPEG may decode code-blocks on that many threads (for large regions).
+Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Index& index, int reduce, Rect rect,
+                                 int threads = 1);
 
 // The same as an image (grey, RGB or CMYK, with the ICC profile of `shape`).
 Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const Jp2Index& index,
-                                       const ImageShape& shape, int reduce, Rect rect);
+                                       const ImageShape& shape, int reduce, Rect rect, int threads = 1);
 
 }  // namespace sipi::source

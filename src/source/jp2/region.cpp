@@ -35,7 +35,11 @@ OPJ_BOOL v_seek(OPJ_OFF_T to, void* user) {
 
 }  // namespace
 
-Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Index& ix, int reduce, Rect rect) {
+// Below this many pixels a region is not worth OpenJPEG's threads (their start costs more).
+constexpr std::int64_t kThreadedMinPixels = 512 * 512;
+
+Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Index& ix, int reduce, Rect rect,
+                                 int threads) {
   auto fail = [&](const std::string& why) { return Error::internal("codec.decode", path.string() + ": " + why); };
   File f(path);
   if (f.fd < 0) return fail("cannot open");
@@ -86,6 +90,7 @@ Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Ind
   opj_dparameters_t params;
   opj_set_default_decoder_parameters(&params);
   if (!opj_setup_decoder(codec.get(), &params)) return fail("openjpeg setup");
+  if (threads > 1 && rect.w * rect.h >= kThreadedMinPixels) opj_codec_set_threads(codec.get(), threads);
   opj_image_t* raw = nullptr;
   if (!opj_read_header(stream.get(), codec.get(), &raw)) return fail("bad header: " + err);
   opj::Image image(raw);
@@ -125,8 +130,8 @@ Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Ind
 }
 
 Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const Jp2Index& ix,
-                                       const ImageShape& shape, int reduce, Rect rect) {
-  auto px = decode_jp2_pixels(path, ix, reduce, rect);
+                                       const ImageShape& shape, int reduce, Rect rect, int threads) {
+  auto px = decode_jp2_pixels(path, ix, reduce, rect, threads);
   if (!px) return px.error();
   auto img = adopt(std::move(*px), shape.cmyk, shape.icc);
   if (!img) return Error::internal("codec.decode", path.string() + ": cannot wrap pixels");

@@ -4,9 +4,11 @@
 // per process (each decode helper has its own; the pool sends a file's jobs to the same helper
 // while it is free), its capacity taken from the decode-memory budget at start.
 //
-// Classic (EBCOT) tiles are admitted on a second touch: decoding a whole 512² tile costs about
-// 1.5× decoding one 256² quarter of it, so a walk that never comes back (a random scan of a big
-// image) must not pay for whole tiles it does not reuse. HT tiles are decoded whole anyway.
+// HT tiles are decoded whole anyway and kept from their first decode. Classic (EBCOT) tiles are
+// kept from a second request inside the same tile: a whole 512² lossless tile costs about 1.3×
+// one 256² quarter of it (measured: bench/results/2026-12-05-*-tilecache-nocache.md), which a
+// walk that never comes back (a random scan of a large image) must not pay for every tile. A
+// region across several classic tiles decodes only its parts unless all are kept already.
 #pragma once
 
 #include <cstdint>
@@ -63,7 +65,8 @@ std::string tile_key(const std::string& path, std::int64_t mtime_ns, int reduce,
 
 // Decodes `rect` of the level `reduce` from whole codestream tiles, through the cache (tiles.cpp).
 // Nothing when the request takes the plain path: the cache is off, the region covers its tiles or
-// more than four of them, a tile is too big to keep, or classic tiles are touched the first time.
+// more than four of them, a tile is too big to keep, a classic tile is touched the first time, or
+// the region spans classic tiles not all kept.
 std::optional<Result<vips::VImage>> decode_from_tiles(const std::filesystem::path& path, std::int64_t mtime_ns,
                                                       const Jp2Index& ix, const ImageShape& shape, int reduce,
                                                       Rect rect);

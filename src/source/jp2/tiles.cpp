@@ -69,15 +69,19 @@ std::optional<Result<vips::VImage>> decode_from_tiles(const std::filesystem::pat
   }
   if (covered <= rect.w * rect.h) return std::nullopt;  // whole tiles asked for: nothing to share
 
-  bool decode_now = ix.high_throughput;
+  bool missing = false;
   for (auto& t : *tiles) {
     t.key = tile_key(path.string(), mtime_ns, reduce, t.index);
     t.pixels = cache.find(t.key);
-    if (!t.pixels && cache.touched_before(t.key)) decode_now = true;
+    missing = missing || !t.pixels;
+  }
+  if (missing && !ix.high_throughput) {
+    // Classic: whole tiles cost more than the part a request needs. Only a second request
+    // inside one tile decodes it whole; a region across several decodes only its parts.
+    if (tiles->size() > 1 || !cache.touched_before(tiles->front().key)) return std::nullopt;
   }
   for (auto& t : *tiles) {
     if (t.pixels) continue;
-    if (!decode_now) return std::nullopt;  // a first touch of classic tiles: the plain path
     auto px = decode_whole(path, ix, reduce, t.box);
     if (!px) return Result<vips::VImage>(px.error());
     t.pixels = std::make_shared<const Pixels>(std::move(*px));

@@ -42,6 +42,11 @@ class HtRegion : public sipi::test::Jp2Samples {
         ASSERT_TRUE(*got) << got->error().message;
         expect_region(**got, full, r, tolerance, file.filename().string() + " level " + std::to_string(li));
       }
+      // The whole level again with tiles decoded on three threads: the same pixels.
+      const Rect all{0, 0, lv.size.w, lv.size.h};
+      auto threaded = sipi::source::decode_ht_region(file, *ix, *shape, lv.index, all, 3);
+      ASSERT_TRUE(threaded.has_value() && *threaded);
+      expect_region(**threaded, full, all, tolerance, file.filename().string() + " threaded, level " + std::to_string(li));
     }
   }
 };

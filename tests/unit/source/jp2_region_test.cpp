@@ -31,6 +31,11 @@ class Jp2Region : public sipi::test::Jp2Samples {
         ASSERT_TRUE(got) << got.error().message;
         expect_region(*got, full, r, 0, file.filename().string() + " level " + std::to_string(li));
       }
+      // The whole level with OpenJPEG's threads (used for regions of 512² and more).
+      const Rect all{0, 0, lv.size.w, lv.size.h};
+      auto threaded = sipi::source::decode_jp2_region(file, *ix, *shape, lv.index, all, 2);
+      ASSERT_TRUE(threaded) << threaded.error().message;
+      expect_region(*threaded, full, all, 0, file.filename().string() + " threaded, level " + std::to_string(li));
     }
   }
   static fs::path opj(const std::string& name, const std::string& input, const std::string& args) {

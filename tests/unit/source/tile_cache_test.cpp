@@ -101,7 +101,9 @@ class TileRegions : public sipi::test::Jp2Samples {
 TEST_F(TileRegions, ClassicTilesAreSharedFromTheSecondTouch) {
   run("opj_compress -i '" + p("rgb.ppm") + "' -o '" + p("a.jp2") + "' -t 512,512 -n 4");
   auto c = walk(dir_ / "a.jp2");
-  EXPECT_GT(c.hits, 2 * c.misses) << c.hits << " hits, " << c.misses << " misses";
+  // Per 512² tile, four 256² quarters: plain, whole (kept), hit, hit; regions across tiles
+  // count only where every tile is kept.
+  EXPECT_GT(c.hits, c.misses) << c.hits << " hits, " << c.misses << " misses";
 }
 
 TEST_F(TileRegions, HtTilesAreKeptFromTheFirstDecode) {

@@ -1,0 +1,118 @@
+"""`sipi convert --recursive SRC DST`: a directory tree of masters converted to HTJ2K side by side
+(the archive migration), exact where lossless (read back with OpenJPEG's opj_decompress, not with
+sipi), one JSON line per file, a damaged file reported without stopping the others, resumed by
+running again (finished outputs skipped, changed sources redone), and bad arguments refused in
+one line."""
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import SIPI_BIN
+
+
+def sipi(*args, cwd=None):
+    return subprocess.run([SIPI_BIN, *map(str, args)], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def picture(h, w, seed):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.stack([(x * 3 + y) % 256, (x * y // 31) % 256, (2 * x + 5 * y) % 256], axis=-1)
+    return np.clip(base + rng.integers(-15, 16, base.shape), 0, 255).astype(np.uint8)
+
+
+def opj_pixels(path, tmp):
+    """The pixels of a JPEG 2000 file as OpenJPEG decodes them (independent of sipi)."""
+    out = tmp / (path.name + ".ppm")
+    subprocess.run(["opj_decompress", "-i", str(path), "-o", str(out)], check=True, capture_output=True)
+    return np.asarray(Image.open(out))
+
+
+@pytest.fixture
+def tree(tmp_path):
+    src = tmp_path / "masters"
+    (src / "a" / "b").mkdir(parents=True)
+    (src / ".hidden").mkdir()
+    (src / "broken").mkdir()
+    pixels = {"a/b/x.tif": picture(300, 420, 1), "z.jpg": None}
+    Image.fromarray(pixels["a/b/x.tif"]).save(src / "a" / "b" / "x.tif")
+    Image.fromarray(picture(260, 200, 2)).save(src / "z.jpg", quality=90)
+    pixels["z.jpg"] = np.asarray(Image.open(src / "z.jpg").convert("RGB"))  # what the JPEG decodes to
+    Image.fromarray(picture(333, 517, 3)).save(tmp_path / "y.ppm")
+    subprocess.run(["opj_compress", "-i", str(tmp_path / "y.ppm"), "-o", str(src / "y.jp2"), "-t", "256,256"],
+                   check=True, capture_output=True)
+    pixels["y.jp2"] = np.asarray(Image.open(tmp_path / "y.ppm"))
+    (src / "notes.txt").write_text("not an image\n")
+    Image.fromarray(picture(10, 10, 4)).save(src / ".hidden" / "q.png")
+    data = (src / "y.jp2").read_bytes()
+    (src / "broken" / "cut.jp2").write_bytes(data[: len(data) // 3])
+    return src, tmp_path / "access", pixels
+
+
+def lines(stdout):
+    return [json.loads(l) for l in stdout.splitlines() if l.strip()]
+
+
+def test_tree_to_htj2k_exact_with_json_lines_and_verify(tree, tmp_path):
+    src, dst, pixels = tree
+    r = sipi("convert", "--recursive", src, dst, "--htj2k", "--json", "--verify", "--jobs", "2")
+    assert r.returncode == 1, r.stderr  # the damaged file
+    docs = lines(r.stdout)
+    by_input = {os.path.relpath(d["input_file"], src): d for d in docs if "input_file" in d}
+    assert set(by_input) == {"a/b/x.tif", "y.jp2", "z.jpg", "broken/cut.jp2"}  # no .txt, nothing hidden
+    for rel, want in pixels.items():
+        d = by_input[rel]
+        assert d["status"] == "ok" and d["verified"] is True, d
+        out = dst / (os.path.splitext(rel)[0] + ".jp2")
+        assert d["output_file"] == str(out)
+        assert d["image"]["width"] == want.shape[1] and d["image"]["height"] == want.shape[0]
+        codestream = out.read_bytes()
+        assert b"\xff\x50" in codestream[:4096], "no CAP marker: not HTJ2K"
+        assert np.array_equal(opj_pixels(out, tmp_path), want), rel
+    bad = by_input["broken/cut.jp2"]
+    assert bad["status"] == "error" and bad["error_message"]
+    assert not (dst / "broken" / "cut.jp2").exists()
+    summary = docs[-1]
+    assert summary["status"] == "error"
+    assert (summary["files"], summary["converted"], summary["skipped"], summary["failed"]) == (4, 3, 0, 1)
+    leftovers = [p for p in dst.rglob("*") if p.name.endswith(".tmp")]
+    assert not leftovers
+
+
+def test_a_second_run_skips_what_is_done_and_redoes_what_changed(tree):
+    src, dst, _ = tree
+    (src / "broken" / "cut.jp2").unlink()
+    r = sipi("convert", "--recursive", src, dst, "--htj2k")
+    assert r.returncode == 0, r.stderr
+    assert "3 images: 3 converted, 0 up to date, 0 failed" in r.stderr
+    before = {p: p.stat().st_mtime_ns for p in dst.rglob("*.jp2")}
+    assert len(before) == 3
+    r = sipi("convert", "--recursive", src, dst, "--htj2k", "--json")
+    assert r.returncode == 0
+    assert [d["status"] for d in lines(r.stdout)[:-1]] == ["skipped"] * 3
+    assert {p: p.stat().st_mtime_ns for p in dst.rglob("*.jp2")} == before
+    os.utime(src / "z.jpg")  # a replaced master
+    r = sipi("convert", "--recursive", src, dst, "--htj2k", "--json")
+    docs = lines(r.stdout)
+    assert {os.path.basename(d["input_file"]): d["status"] for d in docs[:-1]} == {"x.tif": "skipped", "y.jp2": "skipped", "z.jpg": "ok"}
+    assert (docs[-1]["converted"], docs[-1]["skipped"]) == (1, 2)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--recursive", "{src}", "{dst}"], "--recursive needs --format (or --htj2k)"),
+    (["--recursive", "{src}", "{src}/inner", "--htj2k"], "must not be inside the input directory"),
+    (["--recursive", "{src}/z.jpg", "{dst}", "--htj2k"], "--recursive needs an input directory"),
+    (["--recursive", "{src}", "{dst}", "--htj2k", "--verify", "--topleft"], "cannot be combined with --topleft"),
+    (["{src}/z.jpg", "{dst}/z.jp2", "--verify"], "--jobs and --verify go with --recursive"),
+])
+def test_bad_arguments_are_one_line(tree, args, message):
+    src, dst, _ = tree
+    r = sipi("convert", *[a.format(src=src, dst=dst) for a in args])
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"Error in arguments: {message}" or message in r.stderr.strip().splitlines()[0], r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not dst.exists() or not any(dst.rglob("*.jp2"))
