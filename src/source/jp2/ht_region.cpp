@@ -171,8 +171,15 @@ Outcome decode_tile(jp2::Segments& cs, int reduce, const Box& l, const Target& t
         if (y < cy0 || y >= cy1) continue;
         const auto cc = static_cast<std::size_t>(comp);
         const std::size_t row = (y - t.rect.y) * t.rect.w;
-        for (std::uint64_t x = cx0; x < cx1; ++x) {
-          put_sample(t.pixels, (row + (x - t.rect.x)) * nb + cc, scale[cc](line->i32[x - l.x0]), t.wide);
+        const ojph::si32* src = line->i32 + (cx0 - l.x0);
+        const std::size_t first = (row + (cx0 - t.rect.x)) * nb + cc, n = cx1 - cx0;
+        if (!t.wide && scale[cc].shift == 0) {
+          // 8-bit samples (the common case): no scaling, a loop the compiler keeps tight.
+          auto* out = static_cast<std::uint8_t*>(t.pixels) + first;
+          const std::int32_t offset = scale[cc].offset, max = scale[cc].max;
+          for (std::size_t i = 0; i < n; ++i) out[i * nb] = static_cast<std::uint8_t>(std::clamp(src[i] + offset, 0, max));
+        } else {
+          for (std::size_t i = 0; i < n; ++i) put_sample(t.pixels, first + i * nb, scale[cc](src[i]), t.wide);
         }
       }
     }
