@@ -163,7 +163,7 @@ run() {  # MODE SOURCE WORKLOAD CONC
   local mode=$1 src=$2 wl=$3 conc=$4 c0 c1 out t0 t1
   t0=$(tile_counts "${PORT[$mode]}")
   c0=$(cpu_of "${PID[$mode]}")
-  out=$(wrk -t2 -c"$conc" -d"${DURATION}s" --timeout 60s -s "$AUX/walk.lua" "http://127.0.0.1:${PORT[$mode]}" \
+  out=$(wrk -t"$((conc < 2 ? conc : 2))" -c"$conc" -d"${DURATION}s" --timeout 60s -s "$AUX/walk.lua" "http://127.0.0.1:${PORT[$mode]}" \
     -- "$WORK/lists/$src.$wl.txt" /iiif/ 2>&1 | grep '^IIIFLOAD' || true)
   c1=$(cpu_of "${PID[$mode]}")
   kill -0 "${PID[$mode]}" || die "sipi ($mode) died"
