@@ -180,7 +180,14 @@ Result<Ok> write_htj2k(const vips::VImage& in, const std::filesystem::path& out,
   if (auto bad = unsupported(p)) return Error::bad_request("jp2.params", *bad);
   const int tw = std::min(p.tile_w > 0 ? p.tile_w : kHtDefaultTile, W);
   const int th = std::min(p.tile_h > 0 ? p.tile_h : kHtDefaultTile, H);
-  const int levels = std::min(p.levels >= 0 ? p.levels : default_levels(W, H), 32);
+  int levels = std::min(p.levels >= 0 ? p.levels : default_levels(W, H), 32);
+  if (!p.lossless) {
+    // OpenJPH 0.9's irreversible (9/7) path codes a tile row of at most 2^levels rows wrongly
+    // (errors up to ~100 grey levels in the image's last, short tile row; reproduced with its own
+    // ojph_compress/ojph_expand): keep 2^levels below the shortest tile row.
+    const int shortest = H % th == 0 ? th : H % th;
+    while (levels > 0 && (1 << levels) >= shortest) --levels;
+  }
   const bool cmyk = in.interpretation() == VIPS_INTERPRETATION_CMYK;
   const bool alpha = nb == 2 || (nb == 4 && !cmyk) || nb == 5;
 

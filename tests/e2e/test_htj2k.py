@@ -203,3 +203,22 @@ def test_server_answers_tiles_of_an_htj2k_file_exactly(tmp_path):
             assert np.array_equal(got, a[y:y + h, x:x + w]), region
     finally:
         stop_server(srv)
+
+
+def test_lossy_short_last_tile_row_is_coded_right(tmp_path):
+    # OpenJPH 0.9's irreversible path codes a tile row of at most 2^levels rows wrongly (up to
+    # ~100 grey levels off). 552 = 2 × 256 + 40 rows: with 6 levels the last row of tiles is
+    # 40 < 64 rows high, so the writer keeps 2^levels below 40 (5 levels), and every row is good.
+    a = smooth(552, 700, 3)
+    src = tmp_path / "src.png"
+    Image.fromarray(a).save(src)
+    out = tmp_path / "lossy.jp2"
+    sipi("convert", "--htj2k", "--quality", "90", "--Clevels", "6", src, out)
+    subprocess.run(["opj_decompress", "-i", str(out), "-o", str(tmp_path / "back.ppm")], check=True, capture_output=True)
+    back = np.asarray(Image.open(tmp_path / "back.ppm"), dtype=np.int16)
+    err = np.abs(back - a.astype(np.int16))
+    assert err[512:].max() <= 4 and err[:512].max() <= 4, (err[512:].max(), err[:512].max())
+    assert cod_fields(main_header(out))["levels"] == 5
+    # Lossless keeps the levels asked for (the reversible path is exact at any tile height).
+    sipi("convert", "--htj2k", "--Clevels", "6", src, tmp_path / "lossless.jp2")
+    assert cod_fields(main_header(tmp_path / "lossless.jp2"))["levels"] == 6
