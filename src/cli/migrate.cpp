@@ -155,7 +155,7 @@ std::string migrate_options_from(const std::vector<std::string>& args, const std
   std::error_code ec;
   if (!fs::is_directory(source, ec)) return "--recursive needs an input directory: " + source;
   out.source = fs::canonical(source, ec);
-  out.target = fs::weakly_canonical(target, ec);
+  out.target = fs::weakly_canonical(fs::absolute(target, ec), ec);
   const auto [a, b] = std::mismatch(out.source.begin(), out.source.end(), out.target.begin(), out.target.end());
   if (a == out.source.end()) return "the output directory must not be inside the input directory";
   std::string f = format;

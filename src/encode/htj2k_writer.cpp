@@ -95,11 +95,13 @@ struct FileCloser {
 };
 
 // Pushes the image through the codestream, a strip of rows at a time (libvips reads the source
-// top to bottom; memory is bounded by the strip, OpenJPH keeps what its tiles need).
+// top to bottom; memory is bounded by the strip, OpenJPH keeps what its tiles need). Strips of
+// 512 rows: a tiled source (a classic JPEG 2000 master in 512² tiles) decodes a band of tiles
+// for every strip, so 64-row strips decoded each band eight times (5 MP master: 8.3 s, now 1.1 s).
 void push_pixels(const vips::VImage& in, ojph::codestream& cs) {
   const int W = in.width(), H = in.height(), nb = in.bands();
   const bool sixteen = in.format() == VIPS_FORMAT_USHORT;
-  constexpr int kStrip = 64;
+  constexpr int kStrip = 512;
   ojph::ui32 next = 0;
   ojph::line_buf* line = cs.exchange(nullptr, next);
   for (int y0 = 0; y0 < H; y0 += kStrip) {

@@ -116,3 +116,15 @@ def test_bad_arguments_are_one_line(tree, args, message):
     assert r.stderr.strip() == f"Error in arguments: {message}" or message in r.stderr.strip().splitlines()[0], r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert not dst.exists() or not any(dst.rglob("*.jp2"))
+
+
+def test_relative_directories_and_verify(tree):
+    # Directories given relative to the working directory; --verify compares in a scratch
+    # directory of its own, so the paths it hands over must not depend on where it runs.
+    src, dst, _ = tree
+    (src / "broken" / "cut.jp2").unlink()
+    r = sipi("convert", "--recursive", src.name, dst.name, "--htj2k", "--verify", "--json", cwd=src.parent)
+    assert r.returncode == 0, r.stdout + r.stderr
+    docs = lines(r.stdout)
+    assert [d["status"] for d in docs[:-1]] == ["ok"] * 3 and all(d["verified"] for d in docs[:-1])
+    assert all(os.path.isabs(d["output_file"]) for d in docs[:-1])
