@@ -1,4 +1,5 @@
 """Starts the real sipi binary on a free loopback port with a config written to a temp dir."""
+import re
 import http.client
 import json
 import os
@@ -151,3 +152,12 @@ def pytest_runtest_makereport(item, call):
         if srv is not None:
             tail = srv.log().splitlines()[-30:]
             rep.sections.append(("sipi log (last 30 lines)", "\n".join(tail)))
+
+
+def metric(server, name):
+    """An unlabelled series of the server's /metrics, which must be there."""
+    status, _, body = server.request("/metrics")
+    assert status == 200
+    m = re.search(r"^" + re.escape(name) + r" (\S+)$", body.decode(), re.M)
+    assert m, name
+    return float(m.group(1))

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import SIPI_BIN, start_server, stop_server, write_config
+from conftest import SIPI_BIN, metric, start_server, stop_server, write_config
 from fixtures import cell_colour, grid_image, vips
 from imgutil import assert_pixel, decode
 from test_lua_uploads import multipart, post
@@ -49,14 +49,6 @@ local ok, img = SipiImage.new(1)
 local kept = server.fs.exists(server.uploads[1].tmpname)
 server.print(tostring(ok), '|', tostring(img), '|', tostring(kept))
 """
-
-
-def metric(server, name):
-    status, _, body = server.request("/metrics")
-    assert status == 200
-    m = re.search(r"^" + re.escape(name) + r" (\S+)$", body.decode(), re.M)
-    assert m, name
-    return float(m.group(1))
 
 
 def helper_pids(server_pid):

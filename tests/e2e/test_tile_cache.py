@@ -2,25 +2,16 @@
 decoded from that tile once (classic JPEG 2000 from its second touch, HTJ2K from the first), as the
 server's metrics count, and every tile is the source's pixels exactly (lossless files), the same
 as a server without the cache sends."""
-import re
 import subprocess
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import start_server, stop_server
+from conftest import metric, start_server, stop_server
 from imgutil import decode
 
 SIBLINGS = ["0,0,256,256", "256,0,256,256", "0,256,256,256", "256,256,256,256"]
-
-
-def metric(server, name):
-    status, _, body = server.request("/metrics")
-    assert status == 200
-    m = re.search(r"^" + re.escape(name) + r" (\S+)$", body.decode(), re.M)
-    assert m, name
-    return float(m.group(1))
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,19 @@ class HtRegion : public sipi::test::Jp2Samples {
   }
 };
 
+std::string codestream(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// A COC segment repeating COD's own values for component 0 (so the pixels do not change): Lcoc 9,
+// component 0, Scoc 0, then COD's SPcod (levels, xcb, ycb, style, transform). "" without COD.
+std::string coc_like_cod(const std::string& cs) {
+  const std::size_t cod = cs.find("\xFF\x52");
+  if (cod == std::string::npos) return "";
+  return std::string("\xFF\x53\x00\x09\x00\x00", 6) + cs.substr(cod + 9, 5);
+}
+
 }  // namespace
 
 TEST_F(HtRegion, OpenJphLossless256) {
@@ -93,14 +106,11 @@ TEST_F(HtRegion, SipiWriterLosslessAndLossy) {
 TEST_F(HtRegion, CocMarkerGoesToOpenJpeg) {
   run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + p("g.j2c") +
       "' -reversible true -num_decomps 4 -tile_size '{256,256}'");
-  std::ifstream in(p("g.j2c"), std::ios::binary);
-  std::string cs((std::istreambuf_iterator<char>(in)), {});
-  const std::size_t cod = cs.find("\xFF\x52");
+  std::string cs = codestream(p("g.j2c"));
   const std::size_t sot = cs.find("\xFF\x90");
-  ASSERT_NE(cod, std::string::npos);
   ASSERT_NE(sot, std::string::npos);
-  // COC: Lcoc 9, component 0, Scoc 0, then COD's SPcod (levels, xcb, ycb, style, transform).
-  std::string coc = std::string("\xFF\x53\x00\x09\x00\x00", 6) + cs.substr(cod + 9, 5);
+  const std::string coc = coc_like_cod(cs);
+  ASSERT_FALSE(coc.empty());
   cs.insert(sot + 12, coc);
   auto psot = static_cast<std::uint32_t>((static_cast<unsigned char>(cs[sot + 6]) << 24) |
                                          (static_cast<unsigned char>(cs[sot + 7]) << 16) |
@@ -130,11 +140,10 @@ TEST_F(HtRegion, CocMarkerGoesToOpenJpeg) {
 TEST_F(HtRegion, CocMarkerInTheMainHeaderGoesToOpenJpeg) {
   run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + p("i.j2c") +
       "' -reversible true -num_decomps 4 -tile_size '{256,256}'");
-  std::ifstream in(p("i.j2c"), std::ios::binary);
-  std::string cs((std::istreambuf_iterator<char>(in)), {});
+  std::string cs = codestream(p("i.j2c"));
   const std::size_t cod = cs.find("\xFF\x52");
   ASSERT_NE(cod, std::string::npos);
-  std::string coc = std::string("\xFF\x53\x00\x09\x00\x00", 6) + cs.substr(cod + 9, 5);
+  const std::string coc = coc_like_cod(cs);
   const std::size_t after_cod = cod + 2 + ((static_cast<unsigned char>(cs[cod + 2]) << 8) | static_cast<unsigned char>(cs[cod + 3]));
   cs.insert(after_cod, coc);
   std::ofstream(p("j.j2c"), std::ios::binary) << cs;
