@@ -203,13 +203,9 @@ std::optional<Result<Pixels>> decode_ht_pixels(const std::filesystem::path& path
   warm_up();
   const std::uint64_t s = std::uint64_t{1} << reduce;
   auto level_of = [&](std::uint64_t p) { return (p + s - 1) / s; };  // reference grid → level
-  const std::uint64_t x0 = rect.x * s, y0 = rect.y * s;
-  const std::uint64_t x1 = std::min<std::uint64_t>(ix.x_siz, (rect.x + rect.w) * s);
-  const std::uint64_t y1 = std::min<std::uint64_t>(ix.y_siz, (rect.y + rect.h) * s);
-  if (x0 >= x1 || y0 >= y1) return fail("empty region");
-  auto tile_of = [](std::uint64_t p, std::uint32_t origin, std::uint32_t size) { return p < origin ? 0 : (p - origin) / size; };
-  const std::uint64_t tx0 = tile_of(x0, ix.xt_osiz, ix.x_tsiz), tx1 = tile_of(x1 - 1, ix.xt_osiz, ix.x_tsiz);
-  const std::uint64_t ty0 = tile_of(y0, ix.yt_osiz, ix.y_tsiz), ty1 = tile_of(y1 - 1, ix.yt_osiz, ix.y_tsiz);
+  const auto span = span_of(ix, reduce, rect);
+  if (!span) return fail("empty region");
+  const std::uint64_t tx0 = span->tx0, tx1 = span->tx1, ty0 = span->ty0, ty1 = span->ty1;
 
   Pixels out = Pixels::allocate(rect.w, rect.h, ix.components, ix.precision > 8);
   const Target target{out.data.get(), rect, ix.components, out.wide};

@@ -40,6 +40,25 @@ struct Jp2Index final : FileIndex {
   std::size_t bytes() const override;
 };
 
+// `rect` of the level that is full resolution halved `reduce` times, on the reference grid, and
+// the tiles it touches (inclusive ranges; the last may lie past the grid for a damaged index).
+struct GridSpan {
+  std::uint64_t x0, y0, x1, y1;
+  std::uint64_t tx0, ty0, tx1, ty1;
+};
+inline std::optional<GridSpan> span_of(const Jp2Index& ix, int reduce, Rect rect) {
+  const std::uint64_t s = std::uint64_t{1} << reduce;
+  GridSpan g{};
+  g.x0 = rect.x * s, g.y0 = rect.y * s;
+  g.x1 = std::min<std::uint64_t>(ix.x_siz, (rect.x + rect.w) * s);
+  g.y1 = std::min<std::uint64_t>(ix.y_siz, (rect.y + rect.h) * s);
+  if (g.x0 >= g.x1 || g.y0 >= g.y1) return std::nullopt;
+  auto tile_of = [](std::uint64_t p, std::uint32_t origin, std::uint32_t size) { return p < origin ? 0 : (p - origin) / size; };
+  g.tx0 = tile_of(g.x0, ix.xt_osiz, ix.x_tsiz), g.tx1 = tile_of(g.x1 - 1, ix.xt_osiz, ix.x_tsiz);
+  g.ty0 = tile_of(g.y0, ix.yt_osiz, ix.y_tsiz), g.ty1 = tile_of(g.y1 - 1, ix.yt_osiz, ix.y_tsiz);
+  return g;
+}
+
 // Builds the index, or nothing when the file needs what only the full decoder path handles: an
 // image offset, subsampled or more than 4 components, palette or component mapping boxes, a
 // colour space other than sRGB, grey or CMYK, or a codestream it cannot walk.

@@ -45,10 +45,9 @@ Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Ind
   if (f.fd < 0) return fail("cannot open");
   // The rectangle on the full-resolution reference grid (image offset is 0 by construction).
   const std::uint64_t s = std::uint64_t{1} << reduce;
-  std::uint64_t x0 = rect.x * s, y0 = rect.y * s;
-  std::uint64_t x1 = std::min<std::uint64_t>(ix.x_siz, (rect.x + rect.w) * s);
-  std::uint64_t y1 = std::min<std::uint64_t>(ix.y_siz, (rect.y + rect.h) * s);
-  if (x0 >= x1 || y0 >= y1) return fail("empty region");
+  const auto span = span_of(ix, reduce, rect);
+  if (!span) return fail("empty region");
+  const auto [x0, y0, x1, y1, tx0, ty0, tx1, ty1] = *span;
   // The area OpenJPEG decodes: the region, or for HTJ2K the whole tiles around it.
   std::uint64_t dx0 = x0, dy0 = y0, dx1 = x1, dy1 = y1;
   if (ix.high_throughput) {
@@ -61,11 +60,6 @@ Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Ind
 
   Virtual v(f);
   v.add_mem(ix.main_header.data(), ix.main_header.size());
-  auto tile_of = [](std::uint64_t p, std::uint32_t origin, std::uint32_t size) {
-    return p < origin ? 0 : (p - origin) / size;
-  };
-  const std::uint64_t tx0 = tile_of(x0, ix.xt_osiz, ix.x_tsiz), tx1 = tile_of(x1 - 1, ix.xt_osiz, ix.x_tsiz);
-  const std::uint64_t ty0 = tile_of(y0, ix.yt_osiz, ix.y_tsiz), ty1 = tile_of(y1 - 1, ix.yt_osiz, ix.y_tsiz);
   for (std::uint64_t ty = ty0; ty <= ty1 && ty < ix.tiles_down; ++ty) {
     for (std::uint64_t tx = tx0; tx <= tx1 && tx < ix.tiles_across; ++tx) {
       const auto& parts = ix.tiles[ty * ix.tiles_across + tx];

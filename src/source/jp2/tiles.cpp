@@ -31,13 +31,9 @@ Result<Pixels> decode_whole(const std::filesystem::path& path, const Jp2Index& i
 std::optional<std::vector<TileAt>> tiles_of(const Jp2Index& ix, int reduce, Rect rect) {
   const std::uint64_t s = std::uint64_t{1} << reduce;
   auto level_of = [&](std::uint64_t p) { return static_cast<std::int64_t>((p + s - 1) / s); };
-  const std::uint64_t x0 = rect.x * s, y0 = rect.y * s;
-  const std::uint64_t x1 = std::min<std::uint64_t>(ix.x_siz, (rect.x + rect.w) * s);
-  const std::uint64_t y1 = std::min<std::uint64_t>(ix.y_siz, (rect.y + rect.h) * s);
-  if (x0 >= x1 || y0 >= y1) return std::nullopt;
-  auto tile_of = [](std::uint64_t p, std::uint32_t origin, std::uint32_t size) { return p < origin ? 0 : (p - origin) / size; };
-  const std::uint64_t tx0 = tile_of(x0, ix.xt_osiz, ix.x_tsiz), tx1 = tile_of(x1 - 1, ix.xt_osiz, ix.x_tsiz);
-  const std::uint64_t ty0 = tile_of(y0, ix.yt_osiz, ix.y_tsiz), ty1 = tile_of(y1 - 1, ix.yt_osiz, ix.y_tsiz);
+  const auto span = span_of(ix, reduce, rect);
+  if (!span) return std::nullopt;
+  const auto [x0, y0, x1, y1, tx0, ty0, tx1, ty1] = *span;
   if ((tx1 - tx0 + 1) * (ty1 - ty0 + 1) > kMaxTiles || tx1 >= ix.tiles_across || ty1 >= ix.tiles_down) return std::nullopt;
   std::vector<TileAt> out;
   for (std::uint64_t ty = ty0; ty <= ty1; ++ty) {
