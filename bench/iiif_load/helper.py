@@ -209,6 +209,43 @@ def table(path):
             f"{errs(s)} / {errs(p)}",
         ]) + " |")
     print("\n".join(out))
+    print_targets(rows)
+
+
+# Issue targets at c=8: (what, sipi source, workload, reference source, reference server, goal).
+# The HTJ2K rows use the file `sipi convert --htj2k` writes by default (256² tiles).
+HT, CLASSIC, TIFF = "10000×8000 HTJ2K sipi 256²", "10000×8000 JP2 lossless", "10000×8000 TIFF JPEG"
+TARGETS = [
+    ("HTJ2K 256² tiles vs IIPImage on classic lossless", HT, "tile0", CLASSIC, "peer", 20),
+    ("HTJ2K random regions vs sipi on JPEG-tiled TIFF", HT, "region", TIFF, "sipi", 0.5),
+    ("HTJ2K thumbnails vs IIPImage on classic lossless", HT, "thumb", CLASSIC, "peer", 5),
+    ("HTJ2K `2000,` vs IIPImage on classic lossless", HT, "down2000", CLASSIC, "peer", 5),
+    ("classic lossless tiles vs IIPImage", CLASSIC, "tile0", CLASSIC, "peer", 2.5),
+    ("classic lossless thumbnails vs IIPImage", CLASSIC, "thumb", CLASSIC, "peer", 2),
+    ("classic lossless `2000,` vs IIPImage", CLASSIC, "down2000", CLASSIC, "peer", 2),
+]
+
+
+def print_targets(rows, conc="8"):
+    def rps(source, wl, server):
+        r = rows.get((source, wl, conc), {}).get(server)
+        return float(r["rps"]) if r and r.get("rps", "") not in ("", "-") else None
+
+    out = []
+    for what, src, wl, ref_src, ref_server, goal in TARGETS:
+        a, b = rps(src, wl, "sipi"), rps(ref_src, wl, ref_server)
+        if a is None or not b:
+            continue
+        ratio = a / b
+        out.append(f"| {what} | {a:.1f} / {b:.1f} | {ratio:.2f}× | ≥ {goal}× | {'met' if ratio >= goal else 'not met'} |")
+    p99 = rows.get((CLASSIC, "down2000", conc), {}).get("sipi")
+    if p99 and p99.get("p99_ms", "") not in ("", "-"):
+        v = float(p99["p99_ms"])
+        out.append(f"| classic lossless `2000,` p99 | {v:.0f} ms | | < 2000 ms | {'met' if v < 2000 else 'not met'} |")
+    if out:
+        print(f"\nTargets (issue 12), c={conc}:\n")
+        print("| target | rps (sipi / reference) | ratio | goal | |\n|---|--:|--:|--:|---|")
+        print("\n".join(out))
 
 
 def main(argv):

@@ -72,3 +72,24 @@ def test_the_cache_is_a_quarter_of_the_decode_budget_at_most(tmp_path, images):
         assert metric(srv, "sipi_decode_memory_budget_bytes") == 100 * 2**20
     finally:
         stop_server(srv)
+
+
+@pytest.mark.parametrize("ident", ["classic.jp2", "ht.j2c"])
+def test_thumbnails_share_one_decoded_small_level(tmp_path, images, ident):
+    # Thumbnails of 1300×1100 at these sizes read the 1/8 level (163×138) through all nine
+    # codestream tiles: the first decodes the level whole and keeps it, the others crop it, and
+    # every answer is what a server without the cache sends.
+    root, _ = images
+    (tmp_path / "on").mkdir()
+    (tmp_path / "off").mkdir()
+    on = start_server(str(tmp_path / "on"), str(root), extra="cache_size = 0,")
+    off = start_server(str(tmp_path / "off"), str(root), extra="cache_size = 0, decoded_tile_cache = 0,")
+    try:
+        for size in ["!100,100", "!120,120", "90,"]:
+            got = tile_pixels(on, ident, "full", size)
+            assert np.array_equal(got, tile_pixels(off, ident, "full", size)), size
+        assert metric(on, "sipi_decoded_tile_cache_misses_total") == 1
+        assert metric(on, "sipi_decoded_tile_cache_hits_total") == 2
+    finally:
+        stop_server(on)
+        stop_server(off)

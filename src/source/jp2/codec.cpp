@@ -100,7 +100,7 @@ class Jp2Codec final : public Codec {
     if (ix && r.at.w * r.at.h <= kDirectMaxPixels) {
       const int reduce = h.shape.levels[r.level].index;
       // Part of a codestream tile its neighbours will want too: from the decoded-tile cache.
-      if (auto v = jp2::decode_from_tiles(h.path, h.mtime_ns, *ix, h.shape, reduce, r.at)) return std::move(*v);
+      if (auto v = jp2::decode_from_tiles(h.path, h.mtime_ns, *ix, h.shape, reduce, r.at, r.threads)) return std::move(*v);
       if (ix->high_throughput) {
         // OpenJPH, several times OpenJPEG's speed on HT code-blocks; OpenJPEG for what it skips.
         if (auto v = decode_ht_region(h.path, *ix, h.shape, reduce, r.at, r.threads)) return std::move(*v);
@@ -131,6 +131,9 @@ class Jp2Codec final : public Codec {
       const auto down = static_cast<std::uint64_t>((r.region.y + r.region.h - 1) / tile.h - r.region.y / tile.h + 1);
       const std::int64_t f = std::int64_t{1} << s.levels[r.level].index;
       if (across * down <= 4) in = std::max(in, px((tile.w + f - 1) / f, (tile.h + f - 1) / f) * across * down * (4 * 4 + kBytesPerPixel));
+      // A small level may be decoded whole for the cache.
+      const auto& lv = s.levels[r.level].size;
+      if (lv.w * lv.h <= jp2::kWholeLevelPixels) in = std::max(in, px(lv.w, lv.h) * (4 * 4 + kBytesPerPixel));
     }
     return in + px(tile.w, tile.h) / 4 * std::min<std::uint64_t>(touched, 64);
   }

@@ -57,6 +57,9 @@ class TileCache {
   std::unordered_set<std::string> touched_;
 };
 
+// The largest level kept whole (1 Mpx: 1250×800 of a 10000×8000 image, 3 MB of RGB samples).
+constexpr std::int64_t kWholeLevelPixels = 1 << 20;
+
 // The process's cache of decoded JPEG 2000 tiles.
 TileCache& decoded_tiles();
 
@@ -65,10 +68,11 @@ std::string tile_key(const std::string& path, std::int64_t mtime_ns, int reduce,
 
 // Decodes `rect` of the level `reduce` from whole codestream tiles, through the cache (tiles.cpp).
 // Nothing when the request takes the plain path: the cache is off, the region covers its tiles or
-// more than four of them, a tile is too big to keep, a classic tile is touched the first time, or
-// the region spans classic tiles not all kept.
+// more than four of them on a level larger than kWholeLevelPixels, a tile is too big to keep, a
+// classic tile is touched the first time, or the region spans classic tiles not all kept.
+// `threads` as for decode_jp2_pixels.
 std::optional<Result<vips::VImage>> decode_from_tiles(const std::filesystem::path& path, std::int64_t mtime_ns,
                                                       const Jp2Index& ix, const ImageShape& shape, int reduce,
-                                                      Rect rect);
+                                                      Rect rect, int threads = 1);
 
 }  // namespace sipi::source::jp2

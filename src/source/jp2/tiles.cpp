@@ -1,5 +1,6 @@
 // A region assembled from whole decoded codestream tiles (tile_cache.h): the tiles found in the
-// cache are copied, the others decoded whole (OpenJPH for HT files, else OpenJPEG) and kept.
+// cache are copied, the others decoded whole (OpenJPH for HT files, else OpenJPEG) and kept. A
+// small level that a request touches through many tiles is kept whole, as one entry.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -19,22 +20,30 @@ struct TileAt {
 };
 
 constexpr std::size_t kMaxTiles = 4;
+// The tile number of a whole-level entry.
+constexpr std::uint64_t kWholeLevel = ~std::uint64_t{0};
 
-Result<Pixels> decode_whole(const std::filesystem::path& path, const Jp2Index& ix, int reduce, Rect box) {
+Result<Pixels> decode_whole(const std::filesystem::path& path, const Jp2Index& ix, int reduce, Rect box, int threads) {
   if (ix.high_throughput) {
-    if (auto px = decode_ht_pixels(path, ix, reduce, box)) return std::move(*px);
+    if (auto px = decode_ht_pixels(path, ix, reduce, box, threads)) return std::move(*px);
   }
-  return decode_jp2_pixels(path, ix, reduce, box);
+  return decode_jp2_pixels(path, ix, reduce, box, threads);
 }
 
-// The tiles `rect` touches, or nothing when there are too many.
+// The tiles `rect` touches; the whole level instead of more than four tiles when it is small;
+// nothing otherwise.
 std::optional<std::vector<TileAt>> tiles_of(const Jp2Index& ix, int reduce, Rect rect) {
   const std::uint64_t s = std::uint64_t{1} << reduce;
   auto level_of = [&](std::uint64_t p) { return static_cast<std::int64_t>((p + s - 1) / s); };
   const auto span = span_of(ix, reduce, rect);
   if (!span) return std::nullopt;
   const auto [x0, y0, x1, y1, tx0, ty0, tx1, ty1] = *span;
-  if ((tx1 - tx0 + 1) * (ty1 - ty0 + 1) > kMaxTiles || tx1 >= ix.tiles_across || ty1 >= ix.tiles_down) return std::nullopt;
+  if (tx1 >= ix.tiles_across || ty1 >= ix.tiles_down) return std::nullopt;
+  if ((tx1 - tx0 + 1) * (ty1 - ty0 + 1) > kMaxTiles) {
+    const Rect level{0, 0, level_of(ix.x_siz), level_of(ix.y_siz)};
+    if (level.w * level.h > kWholeLevelPixels) return std::nullopt;
+    return std::vector<TileAt>{{kWholeLevel, level, {}, nullptr}};
+  }
   std::vector<TileAt> out;
   for (std::uint64_t ty = ty0; ty <= ty1; ++ty) {
     for (std::uint64_t tx = tx0; tx <= tx1; ++tx) {
@@ -52,7 +61,7 @@ std::optional<std::vector<TileAt>> tiles_of(const Jp2Index& ix, int reduce, Rect
 
 std::optional<Result<vips::VImage>> decode_from_tiles(const std::filesystem::path& path, std::int64_t mtime_ns,
                                                       const Jp2Index& ix, const ImageShape& shape, int reduce,
-                                                      Rect rect) {
+                                                      Rect rect, int threads) {
   TileCache& cache = decoded_tiles();
   if (cache.capacity() == 0) return std::nullopt;
   auto tiles = tiles_of(ix, reduce, rect);
@@ -63,7 +72,9 @@ std::optional<Result<vips::VImage>> decode_from_tiles(const std::filesystem::pat
     covered += t.box.w * t.box.h;
     if (t.box.w <= 0 || t.box.h <= 0 || !cache.fits(static_cast<std::uint64_t>(t.box.w * t.box.h) * px_bytes)) return std::nullopt;
   }
-  if (covered <= rect.w * rect.h) return std::nullopt;  // whole tiles asked for: nothing to share
+  const bool whole_level = tiles->front().index == kWholeLevel;
+  // Whole tiles asked for: nothing to share. A whole level is: other sizes and regions of it follow.
+  if (!whole_level && covered <= rect.w * rect.h) return std::nullopt;
 
   bool missing = false;
   for (auto& t : *tiles) {
@@ -73,12 +84,14 @@ std::optional<Result<vips::VImage>> decode_from_tiles(const std::filesystem::pat
   }
   if (missing && !ix.high_throughput) {
     // Classic: whole tiles cost more than the part a request needs. Only a second request
-    // inside one tile decodes it whole; a region across several decodes only its parts.
-    if (tiles->size() > 1 || !cache.touched_before(tiles->front().key)) return std::nullopt;
+    // inside one tile decodes it whole; a region across several decodes only its parts. A
+    // request for at least half a small level (a thumbnail) pays little more for all of it.
+    const bool cheap = whole_level && 2 * rect.w * rect.h >= covered;
+    if (!cheap && (tiles->size() > 1 || !cache.touched_before(tiles->front().key))) return std::nullopt;
   }
   for (auto& t : *tiles) {
     if (t.pixels) continue;
-    auto px = decode_whole(path, ix, reduce, t.box);
+    auto px = decode_whole(path, ix, reduce, t.box, threads);
     if (!px) return Result<vips::VImage>(px.error());
     t.pixels = std::make_shared<const Pixels>(std::move(*px));
     cache.insert(t.key, t.pixels);

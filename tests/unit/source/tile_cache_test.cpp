@@ -133,3 +133,42 @@ TEST_F(TileRegions, WholeTilesAndOffTheCacheTakeThePlainPath) {
   EXPECT_FALSE(sipi::source::jp2::decode_from_tiles(dir_ / "d.jp2", 1, *ix, *shape, 0, {0, 0, 100, 100}));
   EXPECT_FALSE(sipi::source::jp2::decode_from_tiles(dir_ / "d.jp2", 1, *ix, *shape, 0, {0, 0, 100, 100}));
 }
+
+// A small level that a request touches through more than four tiles is kept whole: the thumbnail
+// decodes it once, and other regions of the level are cropped from it, equal to the plain decode.
+TEST_F(TileRegions, SmallLevelsAreKeptWhole) {
+  run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + p("e.j2c") +
+      "' -reversible true -num_decomps 4 -tile_size '{256,256}'");
+  run("opj_compress -i '" + p("rgb.ppm") + "' -o '" + p("f.jp2") + "' -t 256,256 -n 4");
+  for (const char* name : {"e.j2c", "f.jp2"}) {
+    const fs::path file = dir_ / name;
+    auto shape = sipi::source::probe(file, 0);
+    auto ix = sipi::source::index_jp2(file);
+    ASSERT_TRUE(shape && ix) << name;
+    const auto lv = shape->levels[2];  // 250×175 in 4×3 tiles of 64²
+    ASSERT_EQ(lv.size.w, 250);
+    const Rect whole{0, 0, lv.size.w, lv.size.h}, part{10, 20, 200, 100};  // part: 4×2 tiles, under half
+    (void)sipi::source::take_tile_cache_counts();
+    for (const Rect& r : {whole, part, Rect{70, 70, 180, 105}}) {
+      auto want = sipi::source::decode_jp2_region(file, *ix, *shape, lv.index, r);
+      ASSERT_TRUE(want) << want.error().message;
+      auto got = sipi::source::jp2::decode_from_tiles(file, 1, *ix, *shape, lv.index, r, 2);
+      ASSERT_TRUE(got) << name << " rect " << r.x << "," << r.y;
+      ASSERT_TRUE(*got) << got->error().message;
+      expect_region(**got, *want, {0, 0, r.w, r.h}, 0, name);
+    }
+    const auto c = sipi::source::take_tile_cache_counts();
+    EXPECT_EQ(c.misses, 1u) << name;
+    EXPECT_EQ(c.hits, 2u) << name;
+  }
+  // A classic level is kept from a request for less than half of it only at the second touch.
+  sipi::source::set_decoded_tile_cache(0);
+  sipi::source::set_decoded_tile_cache(64 << 20);
+  const fs::path file = dir_ / "f.jp2";
+  auto shape = sipi::source::probe(file, 0);
+  auto ix = sipi::source::index_jp2(file);
+  ASSERT_TRUE(shape && ix);
+  const Rect part{10, 20, 200, 100};
+  EXPECT_FALSE(sipi::source::jp2::decode_from_tiles(file, 1, *ix, *shape, 2, part));
+  EXPECT_TRUE(sipi::source::jp2::decode_from_tiles(file, 1, *ix, *shape, 2, part));
+}
