@@ -242,8 +242,7 @@ sipi = {
   jpeg_quality = 80,
   nthreads = $NPROC,
   loglevel = 'WARNING',
-  cache_size = '0',         -- no derivative cache: measure the work
-  max_waiting = 256,        -- queue like the peer (FastCGI) instead of shedding: measure the work
+  cache_size = '0',         -- no derivative cache: measure the work (admission: shipped defaults)
   drain_timeout = 5,
 }
 EOF
@@ -438,6 +437,40 @@ for s in $SOURCES; do
     done
   done
 done
+# --- queueing: `2000,` walks with a tile walk alongside (sipi only, shipped admission) ---------
+# With the shipped defaults, c=8 must get no 503, and at c=32 every 503 must be a request that
+# waited the full queue_timeout (none refused at once: queue_full stays 0); the tiles walked by two
+# other clients meanwhile keep their own worker.
+ALONG=$WORK/alongside.tsv
+printf 'conc\tbig_requests\tbig_non2xx\tbig_rps\tbig_p50_ms\tbig_p99_ms\tshed_full\tshed_timeout\ttile_requests\ttile_errors\ttile_p50_ms\ttile_p99_ms\n' > "$ALONG"
+shed_count() {  # REASON → sipi_admission_shed_total summed over lanes
+  curl -s "$SIPI_URL/metrics" | awk -v r="reason=\"$1\"" '/^sipi_admission_shed_total/ && index($0, r) { s += $2 } END { print s + 0 }'
+}
+wrk_line() { grep '^IIIFLOAD ' "$1" | sed 's/^IIIFLOAD //'; }
+if [[ " $SOURCES " == *" photo:tifjpeg "* ]]; then
+  log "queueing: photo-tifjpeg 2000, at c=8 and c=32 with a 256² tile walk (c=2) alongside"
+  start_sipi
+  for c in 8 32; do
+    wait_idle
+    full0=$(shed_count queue_full) tout0=$(shed_count queue_timeout)
+    wrk -t2 -c"$c" -d"${DURATION}s" --timeout "${WRK_TIMEOUT}s" --latency -s "$AUX/walk.lua" "$SIPI_URL" \
+      -- "$WORK/lists/photo-tifjpeg.down2000.txt" "$SIPI_PREFIX" > "$WORK/big.out" 2>&1 &
+    big=$!
+    sleep 1  # the queue fills first
+    wrk -t1 -c2 -d"$((DURATION - 2))s" --latency -s "$AUX/walk.lua" "$SIPI_URL" \
+      -- "$WORK/lists/photo-tifjpeg.tile0.txt" "$SIPI_PREFIX" > "$WORK/tiles.out" 2>&1 || true
+    wait "$big" || true
+    sleep 6  # requests still queued when wrk stopped are answered or shed before counting
+    declare -A B=() T=()
+    for kv in $(wrk_line "$WORK/big.out"); do B[${kv%%=*}]=${kv#*=}; done
+    for kv in $(wrk_line "$WORK/tiles.out"); do T[${kv%%=*}]=${kv#*=}; done
+    full=$(($(shed_count queue_full) - full0)) tout=$(($(shed_count queue_timeout) - tout0))
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "${B[requests]:-0}" "${B[non2xx]:-0}" "${B[rps]:-0}" \
+      "${B[p50_ms]:-0}" "${B[p99_ms]:-0}" "$full" "$tout" "${T[requests]:-0}" "$((${T[non2xx]:-0} + ${T[socket_errors]:-0}))" \
+      "${T[p50_ms]:-0}" "${T[p99_ms]:-0}" >> "$ALONG"
+    log "  2000, c=$c: ${B[rps]:-?} rps, non-2xx ${B[non2xx]:-?}, shed queue_full $full / queue_timeout $tout; tiles alongside p99 ${T[p99_ms]:-?} ms"
+  done
+fi
 RUN_SECS=$(since "$T_RUN")
 log "timed in $RUN_SECS s"
 
@@ -472,7 +505,7 @@ fi
   echo "- peer: IIPImage iipimage-server $(pkgver iipimage-server) (IIIF 2 handler) under lighttpd $(pkgver lighttpd)" \
     "mod_fastcgi, max-procs $NPROC; env MAX_LAYERS=-1 JPEG_QUALITY=80 VERBOSITY=0 MAX_CVT=10000" \
     "MAX_IMAGE_CACHE_SIZE=$PEER_CACHE_MB (MB) FILESYSTEM_PREFIX=<images>/"
-  echo "- sipi: nthreads $NPROC, jpeg_quality 80, cache_size '0', loglevel WARNING, URLs /iiif/<id>/…"
+  echo "- sipi: nthreads $NPROC, jpeg_quality 80, cache_size '0', loglevel WARNING, admission and all else as shipped, URLs /iiif/<id>/…"
   conc_note=$CONCS
   ((HUGE)) && conc_note+=" (40000×40000: $HUGE_CONC)"
   ((QUICK)) && conc_note+=" (--quick)"
@@ -497,6 +530,15 @@ fi
     echo
     echo "Other processes used more than 10% of the machine's CPU in $noisy; those cells' figures are low" \
       "(other_pct in the .tsv). Re-run on an idle machine to compare."
+  fi
+  if (($(wc -l < "$ALONG") > 1)); then
+    echo
+    echo "Queueing with shipped admission defaults (10000×8000 TIFF JPEG, \`2000,\` walk at c, 256² tile walk at c=2 alongside;"
+    echo "sheds counted from sipi's metrics: queue_full = refused at once, queue_timeout = waited the full queue_timeout of 5 s):"
+    echo
+    echo "| c | \`2000,\` rps | non-2xx | p50 / p99 ms | shed queue_full | shed queue_timeout | tiles alongside | tile errors | tile p50 / p99 ms |"
+    echo "|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    awk -F'\t' 'NR > 1 { printf "| %s | %.1f | %s | %.0f / %.0f | %s | %s | %s | %s | %.1f / %.1f |\n", $1, $4, $3, $5, $6, $7, $8, $9, $10, $11, $12 }' "$ALONG"
   fi
   if [[ -s $WORK/errors.txt ]]; then
     echo

@@ -72,7 +72,7 @@ struct Config {
   int write_timeout = 60;        // seconds to send one response
   int tile_size = 512;           // tile edge declared for sources without native tiles
   // Admission (SIPI's --max-waiting / --queue-timeout): expensive requests that may wait for a
-  // worker (-1 = 2 × workers), and how long any request may wait before it gets 503.
+  // worker (-1 = 1024: queue rather than refuse, admission.h), and how long any request may wait before it gets 503.
   int max_waiting = -1;
   double queue_timeout = 5;
   // Decode-memory budget shared by requests in flight ("0" = no budget).

@@ -53,8 +53,10 @@ int run_server(std::shared_ptr<const AppContext> ctx) {
   limits.workers = n + 1;
   metrics().permits_total = limits.workers;
   limits.expensive_workers = n;
-  limits.cheap_queue = static_cast<std::size_t>(std::max(256, 64 * n));  // a viewer asks for ~50 tiles at once
-  limits.expensive_queue = static_cast<std::size_t>(cfg.max_waiting >= 0 ? cfg.max_waiting : 2 * n);
+  // Queues long enough that a request is refused only for having waited queue_timeout: a
+  // waiting request holds a socket and a few hundred bytes (admission.h).
+  limits.cheap_queue = static_cast<std::size_t>(std::max(4096, 256 * n));
+  limits.expensive_queue = static_cast<std::size_t>(cfg.max_waiting >= 0 ? cfg.max_waiting : 1024);
   limits.queue_timeout = std::chrono::milliseconds(static_cast<long long>(cfg.queue_timeout * 1000));
   Admission workers(limits);
   auto registry = std::make_shared<SessionRegistry>();

@@ -216,9 +216,9 @@ void Session::dispatch_request() {
         run = nullptr;
         reply(std::move(r));
       },
-      [reply](const char* reason) {
+      [reply](const char* reason, int retry_after_s) {
         Response r = error_response({Status::unavailable, std::string("admission.") + reason, {}});
-        r.set("Retry-After", "1");  // as SIPI for a shed request
+        r.set("Retry-After", std::to_string(retry_after_s));  // from the lane's drain rate
         reply(std::move(r));
       });
 }

@@ -129,19 +129,43 @@ def test_expensive_flood_never_starves_tiles_and_is_shed(tmp_path, imgroot):
         stop_server(srv)
 
 
-def test_queue_timeout_sheds_requests_that_waited_too_long(tmp_path, imgroot):
-    srv = slow_server(tmp_path, imgroot, "max_waiting = 8, queue_timeout = 0.1,")
+def test_shipped_defaults_queue_a_burst_instead_of_refusing(tmp_path, imgroot):
+    # Eight expensive requests at once on two workers: they wait their turn (about 1.2 s), none
+    # is refused.
+    srv = slow_server(tmp_path, imgroot, "")
     try:
         results = {}
-        threads = [threading.Thread(target=fire, args=(srv, "/api/spin", results, i)) for i in range(5)]
+        threads = [threading.Thread(target=fire, args=(srv, "/api/spin", results, i)) for i in range(8)]
         for t in threads:
             t.start()
-            time.sleep(0.02)
         for t in threads:
             t.join()
-        statuses = sorted(r[0] for r in results.values())
-        assert statuses[0] == 200 and 503 in statuses, statuses
-        assert metric(srv, "sipi_admission_shed_total", '{lane="expensive",reason="queue_timeout"}') >= 1
+        assert sorted(r[0] for r in results.values()) == [200] * 8
+        assert metric(srv, "sipi_admission_shed_total", '{lane="expensive",reason="queue_full"}') == 0
+        assert metric(srv, "sipi_admission_shed_total", '{lane="expensive",reason="queue_timeout"}') == 0
+    finally:
+        stop_server(srv)
+
+
+def test_queue_timeout_sheds_only_after_the_full_wait(tmp_path, imgroot):
+    # Twelve requests of 0.3 s on two workers with a 0.5 s queue timeout: those that start in
+    # time are served, the others are answered 503 when their wait reaches the timeout (not
+    # at once, and not when a worker frees up later), with a Retry-After from the drain rate.
+    srv = slow_server(tmp_path, imgroot, "queue_timeout = 0.5,")
+    try:
+        results = {}
+        threads = [threading.Thread(target=fire, args=(srv, "/api/spin", results, i)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        served = [r for r in results.values() if r[0] == 200]
+        shed = [r for r in results.values() if r[0] != 200]
+        assert len(served) >= 2 and shed, sorted(r[0] for r in results.values())
+        assert all(r[0] == 503 and r[2] >= 0.5 for r in shed), [(r[0], round(r[2], 2)) for r in shed]
+        assert all(1 <= int(r[1]["retry-after"]) <= 60 for r in shed)
+        assert metric(srv, "sipi_admission_shed_total", '{lane="expensive",reason="queue_timeout"}') == len(shed)
+        assert metric(srv, "sipi_admission_shed_total", '{lane="expensive",reason="queue_full"}') == 0
     finally:
         stop_server(srv)
 
