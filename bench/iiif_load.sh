@@ -316,15 +316,27 @@ ticks() {
 # Busy ticks of the whole machine (user nice system irq softirq steal), to see other load.
 machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 peer_pids() { echo "$LT_PID" $(pgrep -P "$LT_PID"); }
+# sipi and its decode helpers (their CPU and memory are the server's too).
+sipi_pids() { echo "$SIPI_PID" $(pgrep -P "$SIPI_PID"); }
+# Sum of a /proc/PID/status field (kB) over processes.
+status_kb() {
+  local field=$1 p t=0 v
+  shift
+  for p in "$@"; do
+    v=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/status" 2> /dev/null) || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
 # Waits until neither server uses CPU (work left over from the previous cell's open requests).
 wait_idle() {
   local a b i
   for ((i = 0; i < 300; i++)); do
     # shellcheck disable=SC2046 # one word per pid
-    a=$(ticks "$SIPI_PID" $(peer_pids))
+    a=$(ticks $(sipi_pids) $(peer_pids))
     sleep 0.3
     # shellcheck disable=SC2046
-    b=$(ticks "$SIPI_PID" $(peer_pids))
+    b=$(ticks $(sipi_pids) $(peer_pids))
     ((b - a <= 1)) && return 0
   done
   log "warning: servers still busy after 90 s"
@@ -374,9 +386,10 @@ run_cell() {
   kill -0 "$SIPI_PID" 2> /dev/null || check_crash sipi "" "between cells, before $server $label $wl c=$conc"
   wait_idle
   if [[ $server == sipi ]]; then
-    pids=$SIPI_PID
-    echo 5 > "/proc/$SIPI_PID/clear_refs"
-    rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$SIPI_PID/status")
+    pids=$(sipi_pids)
+    for p in $pids; do echo 5 > "/proc/$p/clear_refs"; done
+    # shellcheck disable=SC2086
+    rss0=$(status_kb VmRSS $pids)
   else
     pids=$(peer_pids)
   fi
@@ -386,11 +399,12 @@ run_cell() {
   /usr/bin/time -f '%U %S' -o "$WORK/wrk.time" wrk -t"$threads" -c"$conc" -d"${DURATION}s" --timeout "${WRK_TIMEOUT}s" --latency -s "$AUX/walk.lua" "$url" \
     -- "$list" "$prefix" > "$WORK/wrk.out" 2>&1 || true
   local before=$pids
-  [[ $server == sipi ]] || pids=$(peer_pids)
+  if [[ $server == sipi ]]; then pids=$(sipi_pids); else pids=$(peer_pids); fi
   # shellcheck disable=SC2086
   t1=$(ticks $pids)
   m1=$(machine_busy)
-  [[ $server == sipi ]] && { rss=$(awk '/^VmHWM/ { print $2 }' "/proc/$SIPI_PID/status" 2> /dev/null) || rss=-; }
+  # shellcheck disable=SC2086
+  [[ $server == sipi ]] && rss=$(status_kb VmHWM $pids)
   check_crash "$server" "$before" "$label $wl c=$conc"
   line=$(grep '^IIIFLOAD ' "$WORK/wrk.out") || die "wrk failed: $(cat "$WORK/wrk.out")"
   local requests non2xx socket_errors timeouts rps p50_ms p99_ms kv
@@ -516,7 +530,7 @@ fi
     "(s = 2, 4, …) at size 256,; regions = 1000 seeded regions, output 64–512 px at scale 1–4;" \
     "thumb/2000,/info.json = one per hard link"
   echo "- columns: ratio = sipi rps / peer rps; CPU ms/req = the server's utime+stime over the cell /" \
-    "completed requests (peer = lighttpd + iipsrv.fcgi); peak RSS = sipi's VmHWM, reset per cell;" \
+    "completed requests (sipi = server + decode helpers, peer = lighttpd + iipsrv.fcgi); peak RSS = the sum of sipi's and its helpers' VmHWM, reset per cell;" \
     "errors = non-2xx + socket errors (timeouts included)"
   echo "- sipi is restarted for every source; \"peak (start)\" = VmHWM over the cell (reset by clear_refs) and VmRSS at its start"
   [[ -n $huge_rss ]] && echo "- sipi peak RSS on the 40000×40000 JPEG-TIFF: $huge_rss (target < 300 MB)"

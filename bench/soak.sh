@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Soak: 64 connections of mixed traffic (tiles at every level, info.json, thumbnails, regions,
-# full-size downloads that the admission lanes must shed) for 60 s against the real binary on
+# full-size downloads that queue behind the tiles, shed only after queue_timeout) for 60 s against the real binary on
 # 127.0.0.1. Pass: no 5xx other than deliberate 503s, no crash, RSS flat after warm-up.
 #   bench/soak.sh [SIPI_BIN] [SECONDS] [CONNECTIONS]
 set -euo pipefail
@@ -29,7 +29,7 @@ port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 cat > "$work/sipi.config.lua" <<CFG
 sipi = { port = $port, bind_address = '127.0.0.1', imgroot = '$work/images', prefix_as_path = false,
          cache_dir = '$work/cache', cache_size = '50M', cache_nfiles = 500, loglevel = 'ERROR',
-         max_waiting = 4, queue_timeout = 5, max_decode_memory = '512M' }
+         max_decode_memory = '512M' }  -- admission: shipped defaults (queue, shed after queue_timeout)
 CFG
 /usr/bin/python3 - "$work/list.txt" <<'PY'
 import random, sys

@@ -19,6 +19,9 @@ struct Options {
 // when the image does not qualify or libjpeg fails (the caller then uses jpegsave). Errors: 500
 // codec.decode when the pixels cannot be computed (a damaged source).
 Result<std::optional<std::string>> encode_small_jpeg(const vips::VImage& img, int quality);
+// The same from interleaved 8-bit rows (1 or 3 bands) the caller holds.
+Result<std::optional<std::string>> encode_jpeg_pixels(const unsigned char* pixels, int w, int h, int bands,
+                                                      std::size_t stride, int quality);
 
 // A one-page PDF showing `rgb8` (8-bit grey or RGB), embedding `jpeg` (its JPEG encoding) as
 // is. Errors: 500 codec.encode.

@@ -44,9 +44,12 @@ Result<std::optional<std::string>> encode_small_jpeg(const vips::VImage& img, in
     vips_error_clear();
     return Error::internal("codec.decode", why);
   }
-  const auto* pixels = reinterpret_cast<const JSAMPLE*>(VIPS_REGION_ADDR(region.get(), 0, 0));
-  const std::size_t stride = VIPS_REGION_LSKIP(region.get());
+  return encode_jpeg_pixels(reinterpret_cast<const unsigned char*>(VIPS_REGION_ADDR(region.get(), 0, 0)), w, h, bands,
+                            VIPS_REGION_LSKIP(region.get()), quality);
+}
 
+Result<std::optional<std::string>> encode_jpeg_pixels(const unsigned char* pixels, int w, int h, int bands,
+                                                      std::size_t stride, int quality) {
   jpeg_compress_struct cinfo{};
   ErrorManager err{};
   cinfo.err = jpeg_std_error(&err.pub);
@@ -72,7 +75,7 @@ Result<std::optional<std::string>> encode_small_jpeg(const vips::VImage& img, in
   }
   jpeg_start_compress(&cinfo, TRUE);
   while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = const_cast<JSAMPROW>(pixels + stride * cinfo.next_scanline);
+    JSAMPROW row = const_cast<JSAMPROW>(pixels + stride * cinfo.next_scanline);  // libjpeg only reads it
     jpeg_write_scanlines(&cinfo, &row, 1);
   }
   jpeg_finish_compress(&cinfo);

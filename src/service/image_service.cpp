@@ -8,6 +8,7 @@
 #include "pipeline/plan.h"
 #include "pipeline/transform.h"
 #include "service/isolated.h"
+#include "service/lean_render.h"
 #include "core/metrics.h"
 #include "source/codec.h"
 #include "source/stored_tiles.h"
@@ -169,6 +170,7 @@ Result<std::string> render_image(const Context& ctx, const PreparedImage& p) {
   if (!decoded) return decoded.error();
   try {
     vips::VImage v = *decoded;
+    if (auto lean = render_lean(p, v, scaling_for(ctx, p.request.format), ctx.jpeg_quality)) return std::move(*lean);
     if (v.width() != at.w || v.height() != at.h) v = pipeline::crop(v, at);
     v = pipeline::normalise_colour(v);
     v = pipeline::scale(v, p.size, scaling_for(ctx, p.request.format));

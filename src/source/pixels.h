@@ -54,8 +54,10 @@ inline std::optional<vips::VImage> adopt_pixels(void* pixels, std::size_t bytes,
     return std::nullopt;
   }
   g_signal_connect(raw, "postclose", G_CALLBACK(+[](VipsImage*, gpointer data) { g_free(data); }), pixels);
+  // Set on the fresh image, not through copy(): a copy is a lazy image that hides the address of
+  // the pixels from the lean path (service/lean_render.h).
+  raw->Type = interpretation;
   vips::VImage v(raw);
-  v = v.copy(vips::VImage::option()->set("interpretation", interpretation));
   if (!icc.empty()) vips_image_set_blob_copy(v.get_image(), VIPS_META_ICC_NAME, icc.data(), icc.size());
   return v;
 }
