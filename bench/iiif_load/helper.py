@@ -145,9 +145,11 @@ def check(sipi_base, peer_base, lists):
         if peer_base != "-":
             ok_p, what_p, shape_p = describe(peer_base + line)
             msg += f"\n    peer: {what_p}"
-            ok = ok and ok_p and shape_s == shape_p
+            # IIPImage 1.1 rounds some region sizes one pixel down (410 → 409): not a failure.
+            near = shape_s and shape_p and all(abs(a - b) <= 1 for a, b in zip(shape_s, shape_p))
+            ok = ok and ok_p and bool(near)
             if ok_s and ok_p and shape_s != shape_p:
-                msg += "\n    sizes differ"
+                msg += "\n    sizes differ" + (" by one pixel (the peer's rounding)" if near else "")
         if not ok:
             failed = True
             print("FAILED" + msg[1:], file=sys.stderr)
