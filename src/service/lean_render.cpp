@@ -44,20 +44,19 @@ std::optional<Result<std::string>> render_lean(const PreparedImage& p, const vip
   const pipeline::Samples8 in{im->data + stride * static_cast<std::size_t>(y0) + static_cast<std::size_t>(x0 * bands),
                               p.at.w, p.at.h, bands, stride};
   const auto w = static_cast<int>(p.size.w), h = static_cast<int>(p.size.h);
-  std::optional<std::string> body;
-  if (p.size.w == p.at.w && p.size.h == p.at.h) {
-    auto jpeg = encode::encode_jpeg_pixels(in.data, w, h, bands, stride, jpeg_quality);
-    if (!jpeg) return Result<std::string>(jpeg.error());
-    body = std::move(*jpeg);
-  } else {
-    const auto pixels = pipeline::resample8(in, p.size, scaling);
-    if (pixels.empty()) return std::nullopt;
-    auto jpeg = encode::encode_jpeg_pixels(pixels.data(), w, h, bands, static_cast<std::size_t>(w * bands), jpeg_quality);
-    if (!jpeg) return Result<std::string>(jpeg.error());
-    body = std::move(*jpeg);
+  const std::uint8_t* pixels = in.data;
+  std::size_t row = stride;
+  std::vector<std::uint8_t> resized;
+  if (p.size.w != p.at.w || p.size.h != p.at.h) {
+    resized = pipeline::resample8(in, p.size, scaling);
+    if (resized.empty()) return std::nullopt;
+    pixels = resized.data();
+    row = static_cast<std::size_t>(w * bands);
   }
-  if (!body) return std::nullopt;  // libjpeg failed: the pipeline's jpegsave tries and reports
-  return Result<std::string>(std::move(*body));
+  auto jpeg = encode::encode_jpeg_pixels(pixels, w, h, bands, row, jpeg_quality);
+  if (!jpeg) return Result<std::string>(jpeg.error());
+  if (!*jpeg) return std::nullopt;  // libjpeg failed: the pipeline's jpegsave tries and reports
+  return Result<std::string>(std::move(**jpeg));
 }
 
 }  // namespace sipi::service
