@@ -40,7 +40,7 @@ struct ServerFlags {
   int nthreads = -1;
   std::string imgroot, docroot, wwwroute, loglevel, hostname, bind;
   std::string pathprefix;
-  int drain_timeout = -1;
+  int drain_timeout = -1, drain_grace = -1;
   long long max_width = 0, max_height = 0, max_area = 0;
   std::string cache_dir, cache_size, max_decode_memory, decode_isolation;
   int cache_nfiles = 0, max_waiting = 0;
@@ -85,6 +85,8 @@ void add_server_options(CLI::App& cmd, ServerFlags& f) {
   cmd.add_option("--bind", f.bind, "address to listen on")->envname("SIPI_BIND_ADDRESS");
   cmd.add_option("--drain-timeout", f.drain_timeout, "seconds to finish requests on SIGTERM")
       ->envname("SIPI_DRAIN_TIMEOUT");
+  cmd.add_option("--drain-grace", f.drain_grace, "seconds to stay reachable but unready after SIGTERM")
+      ->envname("SIPI_DRAIN_GRACE");
   cmd.add_option("--max-width", f.max_width, "IIIF maxWidth")->envname("SIPI_MAX_WIDTH");
   cmd.add_option("--max-height", f.max_height, "IIIF maxHeight")->envname("SIPI_MAX_HEIGHT");
   cmd.add_option("--max-area", f.max_area, "IIIF maxArea")->envname("SIPI_MAX_AREA");
@@ -146,6 +148,7 @@ Config build_config(CLI::App& cmd, const ServerFlags& f) {
   if (given("--hostname")) cfg.hostname = f.hostname;
   if (given("--bind")) cfg.bind_address = f.bind;
   if (given("--drain-timeout")) cfg.drain_timeout = f.drain_timeout;
+  if (given("--drain-grace")) cfg.drain_grace = f.drain_grace;
   if (given("--max-width")) cfg.max_width = f.max_width;
   if (given("--max-height")) cfg.max_height = f.max_height;
   if (given("--max-area")) cfg.max_area = f.max_area;

@@ -33,6 +33,7 @@ Result<Ok> Config::validate() const {
   constexpr std::int64_t kMaxSide = 10'000'000;
   constexpr int kDay = 86400;
   if (drain_timeout < 0 || drain_timeout > kDay) return bad_key("drain_timeout", "must be 0..86400");
+  if (drain_grace < 0 || drain_grace > 3600) return bad_key("drain_grace", "must be 0..3600");
   // 0 = not declared in info.json (the arithmetic's bound still applies).
   if (max_width < 0 || max_width > kMaxSide) return bad_key("max_width", "must be 0..10000000");
   if (max_height < 0 || max_height > kMaxSide) return bad_key("max_height", "must be 0..10000000");

@@ -39,6 +39,9 @@ struct Config {
   ScalingQualities scaling_quality;
   int nthreads = 0;  // 0 = one worker per core
   int drain_timeout = 30;  // seconds
+  // Seconds between SIGTERM and closing the listener, while /health/ready says 503 and requests
+  // are still served: the time a load balancer needs to notice (its check interval × fall).
+  int drain_grace = 0;
   std::string loglevel = "INFO";
   // Kept for the Lua API and later stages; parsed and type-checked now.
   std::string initscript;

@@ -200,6 +200,8 @@ std::string Metrics::render(const std::string& extra) const {
   o << "# HELP sipi_connections_open Client connections open.\n"
        "# TYPE sipi_connections_open gauge\n"
        "sipi_connections_open " << connections.load() << "\n";
+  o << "# HELP sipi_ready 1 while the server takes new work, 0 while it drains.\n"
+       "# TYPE sipi_ready gauge\nsipi_ready " << (ready.load() ? 1 : 0) << "\n";
   o << extra;
   return o.str();
 }

@@ -42,6 +42,8 @@ class Metrics {
   std::atomic<std::int64_t> decode_memory_budget{0};
   std::atomic<std::int64_t> decoded_tile_cache_bytes{0};  // all processes' decoded-tile caches, at most
   std::atomic<std::int64_t> connections{0};
+  // False from SIGTERM on: /health/ready answers 503 so that load balancers move traffic away.
+  std::atomic<bool> ready{true};
   std::atomic<std::int64_t> permits_total{0};  // workers (both lanes)
 
   // The counters as Prometheus text; `extra` is appended (gauges owned elsewhere).

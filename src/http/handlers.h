@@ -13,6 +13,8 @@ Response handle_static(const AppContext& ctx, const RequestView& req);
 // GET /favicon.ico: a small icon (image/x-icon), as SIPI answers, instead of a 404 per page view.
 Response favicon_response(const RequestView& req);
 Response handle_health(const AppContext& ctx, const RequestView& req);
+// 200 {"status":"ready"} while the server takes new work; 503 {"status":"draining"} from SIGTERM on.
+Response handle_ready();
 Response handle_metrics(const AppContext& ctx, const RequestView& req);
 Response handle_preflight(const RequestView& req);
 Response handle_file(const AppContext& ctx, const RequestView& req, const iiif::FileRequest& fr);

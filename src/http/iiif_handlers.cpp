@@ -203,4 +203,15 @@ Response handle_health(const AppContext& ctx, const RequestView&) {
   return r;
 }
 
+Response handle_ready() {
+  const bool ready = metrics().ready.load();
+  Response r;
+  r.status = ready ? Status::ok : Status::unavailable;
+  r.detail = ready ? "ready" : "draining";
+  r.body = ready ? R"({"status":"ready"})" : R"({"status":"draining"})";
+  r.set("Content-Type", "application/json");
+  r.set("Cache-Control", "no-store");
+  return r;
+}
+
 }  // namespace sipi::http

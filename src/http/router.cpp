@@ -91,6 +91,7 @@ Job route(std::shared_ptr<const AppContext> ctx, RequestView req) {
   std::string_view path = req.path();
   if (path.empty() || path[0] != '/') return now(error_response(Error::bad_request("http.target")));
   if (path == "/health") return now(handle_health(*ctx, req), "health");
+  if (path == "/health/ready") return now(handle_ready(), "health");
   if (path == "/metrics") return work(Lane::cheap, "metrics", [ctx, req]() { return handle_metrics(*ctx, req); });
   // Browsers ask for it on every page; it is not an IIIF base URI to redirect.
   if (path == "/favicon.ico") return now(favicon_response(req), "favicon");

@@ -82,7 +82,7 @@ int run_server(std::shared_ptr<const AppContext> ctx) {
 
   // Graceful drain: stop accepting, close idle connections, wait for the busy ones.
   net::signal_set signals(ioc, SIGINT, SIGTERM);
-  net::steady_timer drain_timer(ioc);
+  net::steady_timer drain_timer(ioc), grace_timer(ioc);
   std::chrono::steady_clock::time_point deadline;
   std::function<void()> poll_drain = [&] {
     if (registry->size() == 0 || std::chrono::steady_clock::now() >= deadline) {
@@ -95,17 +95,24 @@ int run_server(std::shared_ptr<const AppContext> ctx) {
   };
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code e, int sig) {
     if (e) return;
-    if (registry->draining) {  // a second signal: stop now
+    if (!metrics().ready) {  // a second signal: stop now
       ioc.stop();
       return;
     }
     log::info("draining", {{"signal", log::num(static_cast<long long>(sig))},
-                           {"connections", log::num(static_cast<long long>(registry->size()))}});
-    boost::system::error_code ignore;
-    acceptor.close(ignore);
-    registry->drain_all();
-    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(cfg.drain_timeout);
-    poll_drain();
+                           {"connections", log::num(static_cast<long long>(registry->size()))},
+                           {"grace_seconds", log::num(static_cast<long long>(cfg.drain_grace))}});
+    // Unready at once; keep serving through the grace period while the load balancer notices,
+    // then stop accepting and finish what is in flight.
+    metrics().ready = false;
+    grace_timer.expires_after(std::chrono::seconds(cfg.drain_grace));
+    grace_timer.async_wait([&](boost::system::error_code) {
+      boost::system::error_code ignore;
+      acceptor.close(ignore);
+      registry->drain_all();
+      deadline = std::chrono::steady_clock::now() + std::chrono::seconds(cfg.drain_timeout);
+      poll_drain();
+    });
     signals.async_wait(on_signal);
   };
   signals.async_wait(on_signal);

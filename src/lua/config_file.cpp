@@ -138,6 +138,7 @@ const std::vector<std::pair<std::string_view, Setter>>& sipi_keys() {
       {"scaling_quality", read_scaling},
       {"nthreads", int_key(&Config::nthreads, "nthreads")},
       {"drain_timeout", int_key(&Config::drain_timeout, "drain_timeout")},
+      {"drain_grace", int_key(&Config::drain_grace, "drain_grace")},
       {"loglevel", str_key(&Config::loglevel, "loglevel")},
       {"initscript", str_key(&Config::initscript, "initscript")},
       {"scriptdir", str_key(&Config::scriptdir, "scriptdir")},

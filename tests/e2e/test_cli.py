@@ -104,3 +104,26 @@ def test_sigterm_drains_in_flight_requests(tmp_path, imgroot):
         assert '"draining"' in srv.log()
     finally:
         stop_server(srv)
+
+
+def test_sigterm_turns_unready_and_keeps_serving_through_the_grace(tmp_path, imgroot):
+    # A load balancer polls /health/ready: from SIGTERM on it answers 503, while requests are
+    # still served for drain_grace seconds (new connections included); then the server drains
+    # and exits 0.
+    import time
+    srv = start_server(str(tmp_path), imgroot, extra="drain_grace = 2,")
+    try:
+        status, headers, body = srv.request("/health/ready")
+        assert (status, body) == (200, b'{"status":"ready"}') and headers["cache-control"] == "no-store"
+        t0 = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        status, _, body = srv.request("/health/ready")
+        assert (status, body) == (503, b'{"status":"draining"}')
+        assert srv.request("/health")[0] == 200  # alive, only not ready
+        assert srv.request("/grid.png/full/64,/0/default.png")[0] == 200  # a new connection, still served
+        assert b"sipi_ready 0" in srv.request("/metrics")[2]
+        assert srv.proc.wait(timeout=20) == 0
+        assert time.monotonic() - t0 >= 2
+    finally:
+        stop_server(srv)

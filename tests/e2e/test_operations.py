@@ -221,7 +221,8 @@ def test_busy_decode_budget_is_503_with_retry_after_5(tmp_path):
 
 def test_bad_admission_settings_stop_startup(tmp_path, imgroot):
     for extra, key in [("queue_timeout = 0,", "queue_timeout"), ("max_decode_memory = 'lots',", "max_decode_memory"),
-                       ("max_waiting = -5,", "max_waiting"), ("decoded_tile_cache = 'lots',", "decoded_tile_cache")]:
+                       ("max_waiting = -5,", "max_waiting"), ("decoded_tile_cache = 'lots',", "decoded_tile_cache"),
+                       ("drain_grace = -1,", "drain_grace")]:
         with pytest.raises(RuntimeError, match=key):
             start_server(str(tmp_path), imgroot, extra=extra)
 
