@@ -16,7 +16,7 @@ PACKAGES=(
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 # --test: what only the test suite needs (a real browser for the viewer test, ICC profiles).
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(chromium icc-profiles-free libgs-common libimage-exiftool-perl libopenjp2-tools grokj2k-tools openjph-tools clang libclang-rt-14-dev debootstrap python3-pytest-xdist)
+  PACKAGES+=(chromium icc-profiles-free libgs-common libimage-exiftool-perl libopenjp2-tools grokj2k-tools openjph-tools clang libclang-rt-14-dev debootstrap python3-pytest-xdist haproxy varnish)
 fi
 
 missing=()
@@ -28,7 +28,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Keep the packages' own services (haproxy, varnish on :6081) from being started: the
+  # cluster test runs its own, on free loopback ports.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod 755 "$policy"
+  fi
+  rc=0
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" || rc=$?
+  [ -z "$policy" ] || $SUDO rm -f "$policy"
+  [ "$rc" -eq 0 ] || exit "$rc"
 fi
 
 # OpenSeadragon for the demo page, from the npm registry, pinned by package-lock.json.
