@@ -290,6 +290,7 @@ int serve(Config cfg) {
   std::uint64_t max_post = 0;
   sipi::parse_byte_size(cfg.max_post_size, max_post);  // validated already
   if (max_post > 0) ctx->max_body_bytes = max_post;
+  ctx->trusted_proxies = sipi::parse_networks(cfg.trusted_proxies).value_or(std::vector<sipi::Network>{});  // validated
   bool scripted = (!cfg.initscript.empty() && cfg.initscript != ".") || !cfg.routes.empty() || !cfg.docroot.empty();
   if (scripted) {
     sipi::lua::Limits limits;

@@ -1,4 +1,5 @@
 #include "core/config.h"
+#include "core/networks.h"
 
 #include <filesystem>
 
@@ -34,6 +35,7 @@ Result<Ok> Config::validate() const {
   constexpr int kDay = 86400;
   if (drain_timeout < 0 || drain_timeout > kDay) return bad_key("drain_timeout", "must be 0..86400");
   if (drain_grace < 0 || drain_grace > 3600) return bad_key("drain_grace", "must be 0..3600");
+  if (!parse_networks(trusted_proxies)) return bad_key("trusted_proxies", "must list addresses or ranges, e.g. '127.0.0.1, 10.0.0.0/8'");
   // 0 = not declared in info.json (the arithmetic's bound still applies).
   if (max_width < 0 || max_width > kMaxSide) return bad_key("max_width", "must be 0..10000000");
   if (max_height < 0 || max_height > kMaxSide) return bad_key("max_height", "must be 0..10000000");

@@ -42,6 +42,8 @@ struct Config {
   // Seconds between SIGTERM and closing the listener, while /health/ready says 503 and requests
   // are still served: the time a load balancer needs to notice (its check interval × fall).
   int drain_grace = 0;
+  // Peers whose X-Forwarded-* headers count (core/networks.h); empty = every peer's, as SIPI.
+  std::string trusted_proxies;
   std::string loglevel = "INFO";
   // Kept for the Lua API and later stages; parsed and type-checked now.
   std::string initscript;

@@ -12,6 +12,7 @@
 
 #include "cache/derivative_cache.h"
 #include "core/config.h"
+#include "core/networks.h"
 #include "lua/runtime.h"
 #include "core/status.h"
 #include "service/context.h"
@@ -56,6 +57,7 @@ struct AppContext {
   std::string wwwroute;
   std::shared_ptr<lua::Runtime> lua;  // null without an init script
   std::uint64_t max_body_bytes = std::uint64_t{1} << 30;  // max_post_size, parsed once
+  std::vector<Network> trusted_proxies;  // empty: X-Forwarded-* from anyone (as SIPI)
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 

@@ -183,6 +183,10 @@ void Session::take_request(Request& req) {
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     current_.headers.emplace_back(std::move(name), std::string(f.value()));
   }
+  // Forwarding headers only from the proxies the operator trusts (core/networks.h).
+  if (!ctx_->trusted_proxies.empty() && !in_networks(ctx_->trusted_proxies, client_ip_)) {
+    std::erase_if(current_.headers, [](const auto& h) { return h.first.starts_with("x-forwarded-"); });
+  }
 }
 
 void Session::dispatch_request() {

@@ -139,6 +139,7 @@ const std::vector<std::pair<std::string_view, Setter>>& sipi_keys() {
       {"nthreads", int_key(&Config::nthreads, "nthreads")},
       {"drain_timeout", int_key(&Config::drain_timeout, "drain_timeout")},
       {"drain_grace", int_key(&Config::drain_grace, "drain_grace")},
+      {"trusted_proxies", str_key(&Config::trusted_proxies, "trusted_proxies")},
       {"loglevel", str_key(&Config::loglevel, "loglevel")},
       {"initscript", str_key(&Config::initscript, "initscript")},
       {"scriptdir", str_key(&Config::scriptdir, "scriptdir")},

@@ -119,3 +119,22 @@ def test_info_for_every_sample_format_matches_image(server):
                   "grid_untiled.j2k", "marked.tif"]:
         info, _ = server.get_json(f"/{ident}/info.json")
         assert info["width"] > 0 and info["height"] > 0, ident
+
+
+@pytest.mark.parametrize("trusted,honoured", [("10.0.0.0/8, fd00::/8", False), ("10.0.0.0/8, 127.0.0.1", True)])
+def test_forwarded_headers_count_only_from_trusted_proxies(tmp_path, imgroot, trusted, honoured):
+    from conftest import start_server, stop_server
+    srv = start_server(str(tmp_path), imgroot, extra=f"trusted_proxies = '{trusted}',")
+    try:
+        info, _ = srv.get_json("/grid.png/info.json", headers={"X-Forwarded-Host": "spoofed.example.org",
+                                                               "X-Forwarded-Proto": "https"})
+        want = "https://spoofed.example.org/grid.png" if honoured else f"http://127.0.0.1:{srv.port}/grid.png"
+        assert info["id"] == want
+    finally:
+        stop_server(srv)
+
+
+def test_bad_trusted_proxies_stop_startup(tmp_path, imgroot):
+    from conftest import start_server
+    with pytest.raises(RuntimeError, match="trusted_proxies"):
+        start_server(str(tmp_path), imgroot, extra="trusted_proxies = 'localhost',")
