@@ -17,7 +17,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /assets
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error \
+# Extra CA certificates for a TLS-intercepting proxy (deploy/container/build.sh puts the host's
+# there; empty otherwise). They stay in this stage: the runtime image does not get them.
+COPY deploy/container/ca/ /usr/local/share/ca-certificates/
+RUN update-ca-certificates > /dev/null \
+ && NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm ci --no-audit --no-fund --loglevel=error \
  && cp -r node_modules/openseadragon/build/openseadragon ./openseadragon
 
 # --- Build ---------------------------------------------------------------------------------
@@ -29,6 +33,7 @@ RUN apt-get update \
       libvips-dev libboost1.81-dev liblua5.4-dev nlohmann-json3-dev libcli11-dev \
       libtiff-dev libopenjp2-7-dev libopenjph-dev libjpeg-dev libexiv2-dev liblcms2-dev \
       protobuf-compiler libprotobuf-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev libmagic-dev \
+      libseccomp-dev libcairo2-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what CMakeLists.txt compiles (tests/e2e/test_deploy.py checks that this stays true).

@@ -367,3 +367,14 @@ def test_shipped_config_serves(tmp_path, config_file, flag_form):
     if has_health_command():
         down = subprocess.run([SIPI_BIN, "health", "--port", str(port)], capture_output=True, timeout=10)
         assert down.returncode != 0
+
+
+def test_build_stage_installs_every_library_setup_installs():
+    # The image is built from the Dockerfile alone: each -dev package the build needs
+    # (scripts/setup.sh's list, less GoogleTest) must be in its build stage.
+    setup = read(os.path.join(REPO, "scripts/setup.sh"))
+    listed = setup[setup.index("PACKAGES=("):setup.index(")", setup.index("PACKAGES=("))]
+    wanted = {p for p in listed.split() if p.endswith("-dev") and p != "libgtest-dev"}
+    build = " ".join(args for instr, args in stage("build") if instr == "RUN")
+    missing = {p for p in wanted if p not in build.split()}
+    assert not missing, f"the Dockerfile's build stage does not install {sorted(missing)}"
