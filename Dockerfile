@@ -40,6 +40,7 @@ WORKDIR /src
 COPY CMakeLists.txt ./
 COPY src ./src
 COPY bench/src ./bench/src
+COPY deploy ./deploy
 ARG JOBS=
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
  && cmake --build /build --target sipi -j "${JOBS:-$(nproc)}" \

@@ -316,7 +316,7 @@ def test_build_stage_copies_everything_cmake_compiles():
             top.append(line)
     cmake = "\n".join(top)
     # Files of the tree (a system header named in find_path is the base image's business).
-    referenced = {p for p in re.findall(r"[\w./-]+\.(?:cpp|cc|c|h|hpp|proto)\b", cmake)
+    referenced = {p for p in re.findall(r"[\w./-]+\.(?:cpp|cc|c|h|hpp|proto|cmake)\b", cmake)
                   if os.path.exists(os.path.join(REPO, p))}
     referenced |= set(re.findall(r"add_subdirectory\(\s*([\w./-]+)", cmake))
     assert referenced
