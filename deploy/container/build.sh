@@ -9,7 +9,8 @@
 # debootstrap (minbase, from the host's Debian mirror) and imported as
 # localhost/debian:bookworm-slim. Where the engine cannot run containers with its defaults
 # (cgroups in hybrid mode, no permission to raise rlimits: ../shared notes), it falls back to
-# runc with cgroupfs and lowered ulimits. Prints the image's size at the end.
+# runc with cgroupfs and lowered ulimits. Docker image format, so that HEALTHCHECK is kept (OCI has
+# no field for it). Prints the image's size at the end.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -56,10 +57,10 @@ trap 'rm -f "${CA_COPIED[@]}"' EXIT
 log "building $TAG from $BASE with $ENGINE ${ENGINE_FLAGS[*]} ${RUN_FLAGS[*]}"
 t0=$(date +%s)
 if [[ $ENGINE == podman ]]; then
-  podman "${ENGINE_FLAGS[@]}" build "${RUN_FLAGS[@]}" --network host --build-arg "DEBIAN_IMAGE=$BASE" \
+  podman "${ENGINE_FLAGS[@]}" build --format docker "${RUN_FLAGS[@]}" --network host --build-arg "DEBIAN_IMAGE=$BASE" \
     --build-arg "JOBS=$JOBS" -t "$TAG" -f "$REPO/Dockerfile" "$REPO"
 else
-  buildah bud --isolation chroot "${RUN_FLAGS[@]}" --network host --build-arg "DEBIAN_IMAGE=$BASE" \
+  buildah bud --format docker --isolation chroot "${RUN_FLAGS[@]}" --network host --build-arg "DEBIAN_IMAGE=$BASE" \
     --build-arg "JOBS=$JOBS" -t "$TAG" -f "$REPO/Dockerfile" "$REPO"
 fi
 size=$("$ENGINE" image inspect "$TAG" --format '{{.Size}}')

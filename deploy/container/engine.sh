@@ -13,10 +13,10 @@ ENGINE_FLAGS=() RUN_FLAGS=()
 # lowered ulimits (sandboxes with hybrid cgroups that forbid raising rlimits).
 engine_probe() {
   [[ $ENGINE == podman ]] || { RUN_FLAGS=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024); return 0; }
-  if podman run --rm "$1" true > /dev/null 2>&1; then return 0; fi
+  if podman run --rm --entrypoint true "$1" > /dev/null 2>&1; then return 0; fi
   ENGINE_FLAGS=(--runtime /usr/sbin/runc --cgroup-manager=cgroupfs)
   RUN_FLAGS=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
-  podman "${ENGINE_FLAGS[@]}" run --rm "${RUN_FLAGS[@]}" "$1" true > /dev/null 2>&1 && return 0
+  podman "${ENGINE_FLAGS[@]}" run --rm "${RUN_FLAGS[@]}" --entrypoint true "$1" > /dev/null 2>&1 && return 0
   echo "container: podman cannot run $1 here, with or without runc/cgroupfs" >&2
   exit 1
 }
