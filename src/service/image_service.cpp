@@ -126,12 +126,14 @@ bool serves_source_as_is(const PreparedImage& p) {
   return iiif::format_info(rq.format).mime == codec.mime() && codec.is_interchange_file(p.file.path);
 }
 
-std::optional<std::string> stored_tile(const PreparedImage& p) {
+bool plain_jpeg(const PreparedImage& p) {
   const auto& rq = p.request;
-  if (rq.format != iiif::Format::jpg || p.watermark || rq.rotation.effective() != 0.0 ||
-      rq.rotation.mirror || (rq.quality != iiif::Quality::default_ && rq.quality != iiif::Quality::color)) {
-    return std::nullopt;
-  }
+  return rq.format == iiif::Format::jpg && !p.watermark && rq.rotation.effective() == 0.0 && !rq.rotation.mirror;
+}
+
+std::optional<std::string> stored_tile(const PreparedImage& p) {
+  const auto q = p.request.quality;
+  if (!plain_jpeg(p) || (q != iiif::Quality::default_ && q != iiif::Quality::color)) return std::nullopt;
   const auto& all = p.header->stored();
   if (!all) return std::nullopt;
   const auto& stored = all->levels[p.level];

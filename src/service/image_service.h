@@ -54,6 +54,10 @@ std::uint64_t decode_memory_estimate(const PreparedImage& p);
 // scale, rotation, quality or watermark, or a format other than JPEG.
 std::optional<std::string> stored_tile(const PreparedImage& p);
 
+// A JPEG of the region's pixels with nothing done to them but scaling: no rotation, mirror or
+// watermark (the callers check the quality they can give). The stored-tile and lean paths.
+bool plain_jpeg(const PreparedImage& p);
+
 // True when the answer is the source file itself, as SIPI sends it: the whole image at its full
 // size, unrotated, default quality, no watermark, one page, in the source's own format (a JP2
 // file, not a bare codestream). The caller also checks that access was not restricted.

@@ -11,7 +11,7 @@ constexpr std::int64_t kLeanMaxPixels = 4 << 20;
 
 bool qualifies(const PreparedImage& p, const vips::VImage& v) {
   const auto& rq = p.request;
-  if (rq.format != iiif::Format::jpg || p.watermark || rq.rotation.effective() != 0.0 || rq.rotation.mirror) return false;
+  if (!plain_jpeg(p)) return false;
   const int bands = v.bands();
   const auto interp = v.interpretation();
   const bool grey = bands == 1 && interp == VIPS_INTERPRETATION_B_W;
