@@ -104,6 +104,17 @@ def fire(srv, path, results, i):
     results[i] = (status, headers, time.time() - t)
 
 
+def spin_burst(srv, n):
+    """n expensive requests at once, waited for: [(status, headers, seconds)]."""
+    results = {}
+    threads = [threading.Thread(target=fire, args=(srv, "/api/spin", results, i)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return list(results.values())
+
+
 def test_expensive_flood_never_starves_tiles_and_is_shed(tmp_path, imgroot):
     srv = slow_server(tmp_path, imgroot, "max_waiting = 0,")
     try:
@@ -134,13 +145,7 @@ def test_shipped_defaults_queue_a_burst_instead_of_refusing(tmp_path, imgroot):
     # is refused.
     srv = slow_server(tmp_path, imgroot, "")
     try:
-        results = {}
-        threads = [threading.Thread(target=fire, args=(srv, "/api/spin", results, i)) for i in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sorted(r[0] for r in results.values()) == [200] * 8
+        assert sorted(r[0] for r in spin_burst(srv, 8)) == [200] * 8
         assert metric(srv, "sipi_admission_shed_total", '{lane="expensive",reason="queue_full"}') == 0
         assert metric(srv, "sipi_admission_shed_total", '{lane="expensive",reason="queue_timeout"}') == 0
     finally:
@@ -153,15 +158,10 @@ def test_queue_timeout_sheds_only_after_the_full_wait(tmp_path, imgroot):
     # at once, and not when a worker frees up later), with a Retry-After from the drain rate.
     srv = slow_server(tmp_path, imgroot, "queue_timeout = 0.5,")
     try:
-        results = {}
-        threads = [threading.Thread(target=fire, args=(srv, "/api/spin", results, i)) for i in range(12)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        served = [r for r in results.values() if r[0] == 200]
-        shed = [r for r in results.values() if r[0] != 200]
-        assert len(served) >= 2 and shed, sorted(r[0] for r in results.values())
+        results = spin_burst(srv, 12)
+        served = [r for r in results if r[0] == 200]
+        shed = [r for r in results if r[0] != 200]
+        assert len(served) >= 2 and shed, sorted(r[0] for r in results)
         assert all(r[0] == 503 and r[2] >= 0.5 for r in shed), [(r[0], round(r[2], 2)) for r in shed]
         assert all(1 <= int(r[1]["retry-after"]) <= 60 for r in shed)
         assert metric(srv, "sipi_admission_shed_total", '{lane="expensive",reason="queue_timeout"}') == len(shed)

@@ -2,6 +2,7 @@
 decoded from that tile once (classic JPEG 2000 from its second touch, HTJ2K from the first), as the
 server's metrics count, and every tile is the source's pixels exactly (lossless files), the same
 as a server without the cache sends."""
+import contextlib
 import subprocess
 
 import numpy as np
@@ -31,6 +32,20 @@ def images(tmp_path_factory):
     return root, pixels
 
 
+@contextlib.contextmanager
+def with_and_without_cache(tmp_path, root):
+    """Two servers without a derivative cache: one with the decoded-tile cache, one without."""
+    (tmp_path / "on").mkdir()
+    (tmp_path / "off").mkdir()
+    on = start_server(str(tmp_path / "on"), str(root), extra="cache_size = 0,")
+    off = start_server(str(tmp_path / "off"), str(root), extra="cache_size = 0, decoded_tile_cache = 0,")
+    try:
+        yield on, off
+    finally:
+        stop_server(on)
+        stop_server(off)
+
+
 def tile_pixels(server, ident, region, size="max"):
     status, headers, body = server.request(f"/{ident}/{region}/{size}/0/default.png")
     assert status == 200, body
@@ -40,11 +55,7 @@ def tile_pixels(server, ident, region, size="max"):
 @pytest.mark.parametrize("ident,misses,hits", [("classic.jp2", 2, 2), ("ht.j2c", 1, 3)])
 def test_viewer_tiles_share_one_decoded_codestream_tile(tmp_path, images, ident, misses, hits):
     root, pixels = images
-    (tmp_path / "on").mkdir()
-    (tmp_path / "off").mkdir()
-    on = start_server(str(tmp_path / "on"), str(root), extra="cache_size = 0,")
-    off = start_server(str(tmp_path / "off"), str(root), extra="cache_size = 0, decoded_tile_cache = 0,")
-    try:
+    with with_and_without_cache(tmp_path, root) as (on, off):
         assert metric(on, "sipi_decoded_tile_cache_bytes") == 128 * 2**20
         for region in SIBLINGS:
             x, y, w, h = map(int, region.split(","))
@@ -59,9 +70,6 @@ def test_viewer_tiles_share_one_decoded_codestream_tile(tmp_path, images, ident,
         # A region across four codestream tiles, half of them cached, at full and half resolution.
         for region, size in [("384,384,256,256", "max"), ("256,256,512,512", "256,")]:
             assert np.array_equal(tile_pixels(on, ident, region, size), tile_pixels(off, ident, region, size)), region
-    finally:
-        stop_server(on)
-        stop_server(off)
 
 
 def test_the_cache_is_a_quarter_of_the_decode_budget_at_most(tmp_path, images):
@@ -80,16 +88,9 @@ def test_thumbnails_share_one_decoded_small_level(tmp_path, images, ident):
     # codestream tiles: the first decodes the level whole and keeps it, the others crop it, and
     # every answer is what a server without the cache sends.
     root, _ = images
-    (tmp_path / "on").mkdir()
-    (tmp_path / "off").mkdir()
-    on = start_server(str(tmp_path / "on"), str(root), extra="cache_size = 0,")
-    off = start_server(str(tmp_path / "off"), str(root), extra="cache_size = 0, decoded_tile_cache = 0,")
-    try:
+    with with_and_without_cache(tmp_path, root) as (on, off):
         for size in ["!100,100", "!120,120", "90,"]:
             got = tile_pixels(on, ident, "full", size)
             assert np.array_equal(got, tile_pixels(off, ident, "full", size)), size
         assert metric(on, "sipi_decoded_tile_cache_misses_total") == 1
         assert metric(on, "sipi_decoded_tile_cache_hits_total") == 2
-    finally:
-        stop_server(on)
-        stop_server(off)
