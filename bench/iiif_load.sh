@@ -4,8 +4,10 @@
 #
 #   bench/iiif_load.sh [--sipi build/sipi] [--duration 10] [--conc "2 8 32"] [--quick] [--no-huge]
 #                      [--huge-conc 32] [--only REGEX] [--images bench/.images] [--generate-only]
-#                      [--no-install]
+#                      [--no-install] [--shipped]
 #
+# --shipped: sipi entirely as shipped (derivative cache 200M in the run directory, INFO log, …);
+#   by default the cache is off so that every request decodes.
 # --quick: concurrency 8 only, 5 s per cell, no 40000² image (a smoke run of ~7 minutes).
 # --only: time only the sources whose IMAGE:VARIANT matches (photo|huge : tifjpeg tifdeflate
 #   jp2lossless jp2lossy jpg png), e.g. --only huge:tifjpeg. A full run takes about an hour,
@@ -32,6 +34,7 @@ QUICK=0
 GENERATE_ONLY=0
 INSTALL=1
 ONLY=""
+SHIPPED=0
 WRK_TIMEOUT=60   # seconds; a slower response counts as a socket error (timeout)
 NLINKS=200       # hard links per source file, for the whole-image workloads
 PEER_CACHE_MB=2  # iipsrv MAX_IMAGE_CACHE_SIZE
@@ -50,6 +53,7 @@ while (($#)); do
     --only) ONLY=$2; shift 2 ;;
     --generate-only) GENERATE_ONLY=1; shift ;;
     --no-install) INSTALL=0; shift ;;
+    --shipped) SHIPPED=1; shift ;;
     -h | --help) usage 0 ;;
     *) echo "iiif_load: unknown option $1" >&2; usage 2 ;;
   esac
@@ -239,11 +243,9 @@ sipi = {
   bind_address = '127.0.0.1',
   imgroot = '$IMGDIR',
   prefix_as_path = false,   -- /iiif/<id>/... reads <imgroot>/<id>
-  jpeg_quality = 80,
-  nthreads = $NPROC,
-  loglevel = 'WARNING',
-  cache_size = '0',         -- no derivative cache: measure the work (admission: shipped defaults)
   drain_timeout = 5,
+  $( ((SHIPPED)) && echo "cache_dir = '$WORK/cache',  -- everything else as shipped: cache 200M, JPEG Q 80, a worker per core, INFO log" ||
+    echo "jpeg_quality = 80, nthreads = $NPROC, loglevel = 'WARNING', cache_size = '0',  -- no derivative cache: measure the work" )
 }
 EOF
 SIPI_URL=http://127.0.0.1:$SIPI_PORT
@@ -496,6 +498,7 @@ mkdir -p "$REPO/bench/results"
 suffix=""
 ((QUICK)) && suffix=-quick
 [[ -n $ONLY ]] && suffix+=-partial
+((SHIPPED)) && suffix+=-shipped
 OUT=$REPO/bench/results/$date_utc-$commit$suffix.md
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2> /dev/null || echo '?'; }
 sizes=""
@@ -519,7 +522,11 @@ fi
   echo "- peer: IIPImage iipimage-server $(pkgver iipimage-server) (IIIF 2 handler) under lighttpd $(pkgver lighttpd)" \
     "mod_fastcgi, max-procs $NPROC; env MAX_LAYERS=-1 JPEG_QUALITY=80 VERBOSITY=0 MAX_CVT=10000" \
     "MAX_IMAGE_CACHE_SIZE=$PEER_CACHE_MB (MB) FILESYSTEM_PREFIX=<images>/"
-  echo "- sipi: nthreads $NPROC, jpeg_quality 80, cache_size '0', loglevel WARNING, admission and all else as shipped, URLs /iiif/<id>/…"
+  if ((SHIPPED)); then
+    echo "- sipi: shipped defaults throughout (derivative cache 200M, jpeg_quality 80, a worker per core, loglevel INFO, admission); URLs /iiif/<id>/…"
+  else
+    echo "- sipi: nthreads $NPROC, jpeg_quality 80, cache_size '0', loglevel WARNING, admission and all else as shipped, URLs /iiif/<id>/…"
+  fi
   conc_note=$CONCS
   ((HUGE)) && conc_note+=" (40000×40000: $HUGE_CONC)"
   ((QUICK)) && conc_note+=" (--quick)"
