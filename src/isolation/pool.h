@@ -14,6 +14,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/result.h"
@@ -36,6 +37,10 @@ struct Answer {
   std::string payload;
 };
 
+// What a job gains from the helper that served its file last: its header, or also decoded
+// pixels (JPEG 2000's decoded-tile cache), worth waiting a little for when that helper is busy.
+enum class Affinity { header, pixels };
+
 class Pool {
  public:
   // Spawns every helper now, so the first requests find them warm. Errors: the scratch
@@ -50,7 +55,7 @@ class Pool {
   // 500 codec.unavailable (no helper could start), and the job's own errors.
   Result<Answer> call(const nlohmann::json& job, const FileKey& file);
   // The same for a binary job (channel.h): `body` is the op's own encoding.
-  Result<Answer> call(std::string_view op, std::string_view body, const FileKey& file);
+  Result<Answer> call(std::string_view op, std::string_view body, const FileKey& file, Affinity affinity = Affinity::header);
 
   bool poisoned(const FileKey& file);
   // Prometheus lines: crashes by reason, poisoned files, helper starts.
@@ -62,24 +67,28 @@ class Pool {
     int sock = -1, err = -1;
     std::optional<PayloadArea> area;
     bool busy = false;
+    std::chrono::steady_clock::time_point since{};  // when its current job was handed out
+    std::string file;                                // and for which file
     bool ready = false;  // said hello after locking down
     unsigned jobs = 0;   // since its stderr was last drained
   };
   explicit Pool(PoolSettings s) : s_(std::move(s)) {}
   bool spawn(Helper& h);
-  Result<Answer> exchange(const std::string& msg, std::string_view op, const FileKey& file);
+  Result<Answer> exchange(const std::string& msg, std::string_view op, const FileKey& file, Affinity affinity);
   // Reaps a helper that stopped answering; returns the reason for the log and metrics.
   std::string bury(Helper& h, bool timed_out);
   std::string stderr_tail(Helper& h);
-  // A free helper, preferring `preferred`: jobs for one file go to one helper while it is free,
-  // so that its header cache (and JPEG 2000 tile index) is read once, not once per helper.
-  std::size_t acquire(std::size_t preferred);
+  // A free helper for a job on `file`, preferring the one that served it last, so that its
+  // header, JPEG 2000 tile index and decoded tiles are made once, not once per helper; for
+  // Affinity::pixels waiting a little for it while it serves another file on a short job.
+  std::size_t acquire(const std::string& file, Affinity affinity);
   void release(std::size_t i);
 
   PoolSettings s_;
   std::vector<Helper> helpers_;
   std::mutex mu_;
   std::condition_variable free_;
+  std::unordered_map<std::string, std::size_t> last_helper_;  // file → the helper that served it last
   PoisonList poison_;
   mutable std::mutex stats_mu_;
   std::map<std::string, std::uint64_t> crashes_;  // by reason

@@ -307,7 +307,9 @@ source::HeaderLoaders isolated_loaders(std::shared_ptr<isolation::Pool> pool) {
 }
 
 Result<std::string> render_isolated(isolation::Pool& pool, const Context& ctx, const PreparedImage& p) {
-  auto a = pool.call("render", render_job(ctx, p), key_of(p.file.path, p.file.mtime_ns, p.file.bytes));
+  // JPEG 2000 renders go through the helper's decoded-tile cache (source/jp2/tile_cache.h).
+  const auto affinity = p.shape.format == source::SourceFormat::jp2 ? isolation::Affinity::pixels : isolation::Affinity::header;
+  auto a = pool.call("render", render_job(ctx, p), key_of(p.file.path, p.file.mtime_ns, p.file.bytes), affinity);
   if (!a) return a.error();
   metrics().tile_cache(a->meta.value("tile_hits", std::uint64_t{0}), a->meta.value("tile_misses", std::uint64_t{0}));
   return std::move(a->payload);

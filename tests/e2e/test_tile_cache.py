@@ -2,7 +2,9 @@
 decoded from that tile once (classic JPEG 2000 from its second touch, HTJ2K from the first), as the
 server's metrics count, and every tile is the source's pixels exactly (lossless files), the same
 as a server without the cache sends."""
+import concurrent.futures
 import contextlib
+import os
 import subprocess
 
 import numpy as np
@@ -94,3 +96,32 @@ def test_thumbnails_share_one_decoded_small_level(tmp_path, images, ident):
             assert np.array_equal(got, tile_pixels(off, ident, "full", size)), size
         assert metric(on, "sipi_decoded_tile_cache_misses_total") == 1
         assert metric(on, "sipi_decoded_tile_cache_hits_total") == 2
+
+
+def test_a_files_renders_stay_with_the_helper_that_keeps_its_tiles(tmp_path, images):
+    # Six names for one HTJ2K file (as the benchmark's hard links): each thumbnail decodes its
+    # small level once, in the helper that served it, and every later thumbnail, sent while
+    # another file's render keeps that helper busy, waits for it instead of decoding again in
+    # another helper.
+    root, _ = images
+    links = tmp_path / "links"
+    links.mkdir()
+    names = [f"ht-{i}.j2c" for i in range(6)]
+    for n in names:
+        os.link(root / "ht.j2c", links / n)
+    srv = start_server(str(tmp_path), str(links), extra="cache_size = 0, nthreads = 2,")
+    try:
+        def walk(part):
+            for _ in range(3):
+                for n in part:
+                    status, _, body = srv.request(f"/{n}/full/!100,100/0/default.jpg")
+                    assert status == 200, body
+
+        for n in names:
+            assert srv.request(f"/{n}/full/!100,100/0/default.jpg")[0] == 200
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            list(pool.map(walk, [names[:3], names[3:]]))
+        assert metric(srv, "sipi_decoded_tile_cache_misses_total") == 6
+        assert metric(srv, "sipi_decoded_tile_cache_hits_total") == 18
+    finally:
+        stop_server(srv)

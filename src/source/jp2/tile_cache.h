@@ -1,8 +1,8 @@
 // Decoded codestream tiles kept in memory and shared by the requests that follow: a viewer asks
 // for the 256² tiles of a window at once, and four (or sixteen) of them lie in one 512² (1024²)
 // codestream tile, which is then decoded once instead of four (sixteen) times. Bytes-bounded LRU
-// per process (each decode helper has its own; the pool sends a file's jobs to the same helper
-// while it is free), its capacity taken from the decode-memory budget at start.
+// per process (each decode helper has its own; the pool sends a file's jobs to the helper that
+// served it last: isolation/pool.h), its capacity taken from the decode-memory budget at start.
 //
 // HT tiles are decoded whole anyway and kept from their first decode. Classic (EBCOT) tiles are
 // kept from a second request inside the same tile: a whole 512² lossless tile costs about 1.3×
