@@ -66,6 +66,7 @@ for ((i = 1; i <= N; i++)); do
 sipi = {
   port = $port, bind_address = '127.0.0.1',
   imgroot = '$IMAGES', prefix_as_path = true,
+  trusted_proxies = '127.0.0.1',   -- HAProxy's address: its X-Forwarded-* count, nobody else's
   initscript = '$HERE/cluster.init.lua',
   cache_dir = '$WORK/cache', cache_size = '200M',   -- one cache, shared by every instance
   drain_grace = 2,   -- > HAProxy's inter 500ms × fall 2

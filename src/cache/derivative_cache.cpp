@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include "core/form.h"
@@ -77,6 +79,53 @@ struct Fd {
   }
 };
 
+// A temporary file older than this was left by a crash, not by another instance still writing.
+constexpr std::int64_t kStaleTemporary = 3600LL * 1000000000;
+// A hit refreshes the file's time when it is older than this: the recency instances share.
+constexpr std::int64_t kTouchAfter = 60LL * 1000000000;
+
+std::int64_t now_ns() {
+  timespec t{};
+  ::clock_gettime(CLOCK_REALTIME, &t);
+  return static_cast<std::int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
+// This host's name for temporary file names (the directory may be shared over NFS).
+const std::string& host_tag() {
+  static const std::string tag = [] {
+    char buf[256] = {};
+    std::string h = ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "host";
+    for (char& c : h) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') c = '_';
+    }
+    return h.empty() ? std::string("host") : h;
+  }();
+  return tag;
+}
+
+enum class Read { ok, absent, damaged };
+
+// The body of entry file `path` if it is whole and holds `key`.
+Read read_entry(const fs::path& path, const std::string& key, std::string& body) {
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
+  if (f.fd < 0) return Read::absent;
+  struct stat st {};
+  Header h{};
+  bool ok = ::fstat(f.fd, &st) == 0 && read_exact(f.fd, &h, sizeof h) &&
+            std::memcmp(h.magic, kMagic, sizeof kMagic) == 0 && h.key_len == key.size() &&
+            static_cast<std::uint64_t>(st.st_size) == sizeof h + h.key_len + h.body_len;
+  if (ok) {
+    std::string stored_key(h.key_len, '\0');
+    body.resize(h.body_len);
+    ok = read_exact(f.fd, stored_key.data(), stored_key.size()) && stored_key == key &&
+         read_exact(f.fd, body.data(), body.size()) && fnv1a(body) == h.body_fnv;
+  }
+  if (!ok) return Read::damaged;
+  const std::int64_t mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  if (mtime_ns < now_ns() - kTouchAfter) ::futimens(f.fd, nullptr);  // best effort
+  return Read::ok;
+}
+
 }  // namespace
 
 bool parse_cache_size(const std::string& text, std::optional<std::uint64_t>& bytes) {
@@ -95,32 +144,43 @@ Result<std::unique_ptr<DerivativeCache>> DerivativeCache::open(const fs::path& d
   fs::create_directories(dir, ec);
   if (ec) return Error::internal("cache.dir", dir.string() + ": " + ec.message());
   std::unique_ptr<DerivativeCache> c(new DerivativeCache(dir, limits));
+  if (auto r = c->scan(); !r) return r.error();
+  c->evict();
+  return c;
+}
+
+Result<Ok> DerivativeCache::scan() {
   struct Found {
     std::string name;
     std::uint64_t bytes;
     std::int64_t mtime_ns;
   };
   std::vector<Found> found;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+  const std::int64_t stale_before = now_ns() - kStaleTemporary;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (name.rfind(".tmp-", 0) == 0) {  // a write a crash interrupted
-      fs::remove(it->path(), ec);
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0) continue;  // removed meanwhile
+    const std::int64_t mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    if (name.rfind(".tmp-", 0) == 0) {
+      // Another instance's write in progress, unless so old that a crash left it.
+      if (mtime_ns < stale_before) ::unlink(it->path().c_str());
       continue;
     }
-    struct stat st {};
-    if (!is_entry_name(name) || ::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    found.push_back({name, static_cast<std::uint64_t>(st.st_size),
-                     static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
+    if (!is_entry_name(name) || !S_ISREG(st.st_mode)) continue;
+    found.push_back({name, static_cast<std::uint64_t>(st.st_size), mtime_ns});
   }
-  if (ec) return Error::internal("cache.dir", dir.string() + ": " + ec.message());
-  // Oldest first, so that the most recently written ends up most recently used.
+  if (ec) return Error::internal("cache.dir", dir_.string() + ": " + ec.message());
+  // Oldest first, so that the most recently written or used ends up most recently used.
   std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.mtime_ns < b.mtime_ns; });
-  {
-    std::lock_guard lock(c->mu_);
-    for (const auto& f : found) c->insert_locked(f.name, f.bytes);
-  }
-  c->evict();
-  return c;
+  std::lock_guard lock(mu_);
+  index_.clear();
+  lru_.clear();
+  stats_.bytes = stats_.files = 0;
+  for (const auto& f : found) insert_locked(f.name, f.bytes);
+  scanned_ = std::chrono::steady_clock::now();
+  return Ok{};
 }
 
 void DerivativeCache::insert_locked(const std::string& name, std::uint64_t bytes) {
@@ -163,33 +223,21 @@ void DerivativeCache::evict() {
 
 std::optional<std::string> DerivativeCache::get(const std::string& key) {
   const std::string name = file_name(key);
+  bool indexed;
   {
     std::lock_guard lock(mu_);
     auto it = index_.find(name);
-    if (it == index_.end()) {
-      stats_.misses += 1;
-      return std::nullopt;
-    }
-    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    indexed = it != index_.end();
+    if (indexed) lru_.splice(lru_.begin(), lru_, it->second.lru);
   }
+  // Not indexed: another instance sharing the directory may have written it.
   const fs::path path = dir_ / name;
-  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
-  struct stat st {};
-  Header h{};
-  std::string stored_key, body;
-  bool ok = f.fd >= 0 && ::fstat(f.fd, &st) == 0 && read_exact(f.fd, &h, sizeof h) &&
-            std::memcmp(h.magic, kMagic, sizeof kMagic) == 0 && h.key_len == key.size() &&
-            static_cast<std::uint64_t>(st.st_size) == sizeof h + h.key_len + h.body_len;
-  if (ok) {
-    stored_key.resize(h.key_len);
-    body.resize(h.body_len);
-    ok = read_exact(f.fd, stored_key.data(), stored_key.size()) && stored_key == key &&
-         read_exact(f.fd, body.data(), body.size()) && fnv1a(body) == h.body_fnv;
-  }
+  std::string body;
+  const Read r = read_entry(path, key, body);
   std::lock_guard lock(mu_);
-  if (!ok) {
-    // Gone (evicted meanwhile) or damaged: either way not served, and not kept.
-    if (f.fd >= 0) {
+  if (r != Read::ok) {
+    // Gone (evicted meanwhile, or never written) or damaged: either way not served, and not kept.
+    if (r == Read::damaged) {
       log::warning("derivative cache: damaged entry removed", {{"file", path.string()}});
       stats_.corrupt += 1;
       ::unlink(path.c_str());
@@ -198,6 +246,7 @@ std::optional<std::string> DerivativeCache::get(const std::string& key) {
     stats_.misses += 1;
     return std::nullopt;
   }
+  if (!indexed) insert_locked(name, sizeof(Header) + key.size() + body.size());
   stats_.hits += 1;
   return body;
 }
@@ -211,7 +260,8 @@ void DerivativeCache::put(const std::string& key, const std::string& body) {
   }
   static std::atomic<std::uint64_t> seq{0};
   const std::string name = file_name(key);
-  const fs::path tmp = dir_ / (".tmp-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(seq++));
+  const fs::path tmp =
+      dir_ / (".tmp-" + name + "-" + host_tag() + "-" + std::to_string(::getpid()) + "-" + std::to_string(seq++));
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.key_len = key.size();
@@ -233,12 +283,44 @@ void DerivativeCache::put(const std::string& key, const std::string& body) {
     stats_.skips += 1;
     return;
   }
+  rescan_if_due();
   {
+    // After a scan: the newest entry, whatever the resolution of the files' times.
     std::lock_guard lock(mu_);
     insert_locked(name, total);
     stats_.writes += 1;
   }
   evict();
+}
+
+void DerivativeCache::rescan_if_due() {
+  {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - scanned_ < limits_.rescan) return;
+    scanned_ = now;  // this thread's to start
+  }
+  // What the other instances wrote counts against the limits too. An unreadable directory
+  // leaves the index as it was. Listing a large directory takes a while (0.25 s per 100 000
+  // files): not in a request's time.
+  if (limits_.rescan.count() == 0) {
+    (void)scan();
+    return;
+  }
+  std::lock_guard lock(scan_mu_);
+  if (!scan_done_) return;  // the last one still runs
+  if (scanner_.joinable()) scanner_.join();
+  scan_done_ = false;
+  scanner_ = std::thread([this] {
+    (void)scan();
+    evict();
+    scan_done_ = true;
+  });
+}
+
+DerivativeCache::~DerivativeCache() {
+  std::lock_guard lock(scan_mu_);
+  if (scanner_.joinable()) scanner_.join();
 }
 
 Stats DerivativeCache::stats() const {

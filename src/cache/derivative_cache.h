@@ -3,14 +3,24 @@
 // renamed, and carries its key, length and checksum, so a crash or a truncated file is never
 // served. The index lives in memory and is rebuilt from the directory at startup, so the cache
 // survives a restart. Least recently used entries are evicted down to 80 % of each limit.
+//
+// Several instances may share the directory (shared storage): an entry another instance wrote
+// is found on disk when the index lacks it; a hit refreshes the file's modification time (at
+// most once a minute), so that the files' times are the recency all instances share; and each
+// instance re-reads the directory every `rescan` before evicting, so the limits hold for the
+// directory as a whole, within that time. Temporary names carry host and process, and only
+// temporary files older than an hour count as left by a crash.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <list>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "core/result.h"
@@ -20,6 +30,9 @@ namespace sipi::cache {
 struct Limits {
   std::uint64_t max_bytes = 0;  // 0 = no byte limit (SIPI's cache_size = -1)
   std::uint64_t max_files = 0;  // 0 = no count limit
+  // How often the directory is re-read (other instances' files), in the background; 0 = at
+  // every write, in the writing thread (tests).
+  std::chrono::seconds rescan{60};
 };
 
 struct Stats {
@@ -29,12 +42,14 @@ struct Stats {
 
 class DerivativeCache {
  public:
-  // Creates `dir` if missing, removes leftover temporary files, indexes what is there (oldest
-  // first) and evicts down to the limits. Errors: the directory cannot be created or read.
+  // Creates `dir` if missing, removes temporary files a crash left (older than an hour),
+  // indexes what is there (oldest first) and evicts down to the limits. Errors: the directory
+  // cannot be created or read.
   static Result<std::unique_ptr<DerivativeCache>> open(const std::filesystem::path& dir, Limits limits);
+  ~DerivativeCache();  // waits for a re-read in progress
 
-  // The body stored under `key`, or nothing on a miss. A file that fails its checks (wrong
-  // length, checksum or key) is removed and counts as a miss.
+  // The body stored under `key` (by this or another instance), or nothing on a miss. A file
+  // that fails its checks (wrong length, checksum or key) is removed and counts as a miss.
   std::optional<std::string> get(const std::string& key);
   // Stores `body` under `key`; a body larger than the byte limit is skipped. I/O errors are
   // logged and swallowed: the cache is an optimisation, never a reason to fail a request.
@@ -50,6 +65,10 @@ class DerivativeCache {
     std::list<std::string>::iterator lru;  // position in lru_ (front = most recent)
   };
   DerivativeCache(std::filesystem::path dir, Limits limits) : dir_(std::move(dir)), limits_(limits) {}
+  // Re-reads the directory into the index, oldest file first. Errors: it cannot be read.
+  Result<Ok> scan();
+  // scan() and evict() when a write finds the last scan older than limits_.rescan.
+  void rescan_if_due();
   void insert_locked(const std::string& name, std::uint64_t bytes);
   void erase_locked(const std::string& name);
   bool over_locked(double fraction) const;
@@ -61,6 +80,10 @@ class DerivativeCache {
   std::unordered_map<std::string, Entry> index_;  // file name → entry
   std::list<std::string> lru_;
   Stats stats_;
+  std::chrono::steady_clock::time_point scanned_{};
+  std::mutex scan_mu_;  // guards scanner_
+  std::thread scanner_;
+  std::atomic<bool> scan_done_{true};
 };
 
 // SIPI's cache_size: "-1" = unlimited, "0" = disabled (nullopt), else a byte size ("200M").

@@ -93,6 +93,26 @@ bool valid_host(std::string_view h) {
   });
 }
 
+// X-Forwarded-Prefix, the path a proxy mounts sipi under ("/images"): segments of unreserved
+// characters only, so that no header can put a query, a fragment, "..", markup or a second
+// host into the ids that viewers follow; "" when absent, "/" or not such a path.
+std::string mount_prefix(std::string_view p) {
+  while (!p.empty() && p.back() == '/') p.remove_suffix(1);
+  if (p.empty() || p.front() != '/' || p.size() > 256) return {};
+  std::size_t seg = 0;
+  for (std::size_t i = 1; i <= p.size(); ++i) {
+    if (i == p.size() || p[i] == '/') {
+      const auto s = p.substr(seg + 1, i - seg - 1);
+      if (s.empty() || s == "." || s == "..") return {};
+      seg = i;
+      continue;
+    }
+    const char c = p[i];
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_' && c != '~') return {};
+  }
+  return std::string(p);
+}
+
 std::string_view first_value(std::string_view v) {
   auto comma = v.find(',');
   if (comma != std::string_view::npos) v = v.substr(0, comma);
@@ -116,7 +136,7 @@ std::string origin_of(const RequestView& req, const Config& cfg) {
   std::string_view host = first_value(req.header("x-forwarded-host"));
   if (!valid_host(host)) host = req.header("host");
   std::string h = valid_host(host) ? std::string(host) : cfg.hostname + ":" + std::to_string(cfg.port);
-  return scheme + "://" + h;
+  return scheme + "://" + h + mount_prefix(first_value(req.header("x-forwarded-prefix")));
 }
 
 void add_vary(Response& r, const std::string& field) {

@@ -23,8 +23,9 @@ bool not_modified(const RequestView& req, const std::string& etag, std::time_t l
 // 304 with the validators.
 Response not_modified_response(const std::string& etag, std::time_t last_modified);
 
-// "{scheme}://{host}" as the client addressed this server: X-Forwarded-Proto / X-Forwarded-Host
-// when present and well-formed, else Host, else the configured hostname and port.
+// "{scheme}://{host}{mount}" as the client addressed this server: X-Forwarded-Proto /
+// X-Forwarded-Host when present and well-formed, else Host, else the configured hostname and
+// port; {mount} is X-Forwarded-Prefix ("/images") when it is a plain path, else nothing.
 std::string origin_of(const RequestView& req, const Config& cfg);
 // The host the client asked for: X-Forwarded-Host behind a proxy, else Host; "" when neither is
 // a well-formed host name.

@@ -141,15 +141,42 @@ def test_cache_survives_a_restart_and_drops_partial_writes(tmp_path, root):
         _, _, first = srv.request(url)
     finally:
         stop_server(srv)
-    partial = cache / ".tmp-0123-1-1"
+    partial = cache / ".tmp-0123-host-1-1"
     partial.write_bytes(b"half a response")
+    two_hours_ago = time.time() - 7200
+    os.utime(partial, (two_hours_ago, two_hours_ago))  # a crash's: another instance's is younger
+    writing = cache / ".tmp-4567-other-2-1"
+    writing.write_bytes(b"another instance writing")
     srv = start_server(str(tmp_path), str(root), extra=extra)
     try:
         status, _, again = srv.request(url)
         assert status == 200 and again == first and served_from_cache(srv, url) == 1
         assert not partial.exists()
+        assert writing.exists()
     finally:
         stop_server(srv)
+
+
+def test_two_instances_share_one_cache_directory(tmp_path, root):
+    # Instances on shared storage: what one renders, the other serves from the cache, bytes
+    # and validators alike.
+    cache = tmp_path / "shared"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    extra = f"cache_dir = '{cache}',"
+    a = start_server(str(tmp_path / "a"), str(root), extra=extra)
+    b = start_server(str(tmp_path / "b"), str(root), extra=extra)
+    try:
+        url = "/a.png/full/91,/0/default.png"
+        status, ha, first = a.request(url)
+        assert status == 200 and served_from_cache(a, url) == 0
+        status, hb, again = b.request(url)
+        assert status == 200 and again == first and served_from_cache(b, url) == 1
+        assert hb["etag"] == ha["etag"] and hb["last-modified"] == ha["last-modified"]
+        assert [p.name for p in cache.iterdir() if p.name.startswith(".tmp-")] == []
+    finally:
+        stop_server(a)
+        stop_server(b)
 
 
 def test_cache_size_zero_disables_the_cache(tmp_path, root):

@@ -74,6 +74,21 @@ def test_every_instance_answers_the_same_bytes_and_validators(cluster):
         assert len({a[2] for a in answers}) == 1, path
 
 
+def test_mounted_under_a_path_ids_keep_the_mount(cluster):
+    # HAProxy serves sipi under /images/ too (haproxy.cfg.in), through Varnish as a client sees it.
+    env, _ = cluster
+    v = f"http://127.0.0.1:{env['VARNISH_PORT']}"
+    host = {"Host": "iiif.example.org"}
+    status, _, body = get(f"{v}/images/iiif/chart.jp2/info.json", headers=host)
+    assert status == 200 and json.loads(body)["id"] == "http://iiif.example.org/images/iiif/chart.jp2"
+    # A client cannot move the mount: HAProxy replaces what it sent.
+    status, _, body = get(f"{v}/iiif/chart.jp2/info.json?x=1", headers={**host, "X-Forwarded-Prefix": "/evil"})
+    assert status == 200 and json.loads(body)["id"] == "http://iiif.example.org/iiif/chart.jp2"
+    status, headers, mounted = get(f"{v}/images/iiif/chart.jp2/full/!120,120/0/default.jpg", headers=host)
+    assert status == 200 and headers["link"].startswith("<http://iiif.example.org/images/iiif/chart.jp2/full/")
+    assert mounted == get(f"{v}/iiif/chart.jp2/full/!120,120/0/default.jpg", headers=host)[2]
+
+
 def test_varnish_keeps_public_images_and_never_restricted_ones(cluster):
     env, _ = cluster
     v = f"http://127.0.0.1:{env['VARNISH_PORT']}"

@@ -134,6 +134,32 @@ def test_forwarded_headers_count_only_from_trusted_proxies(tmp_path, imgroot, tr
         stop_server(srv)
 
 
+@pytest.mark.parametrize("prefix,mount", [
+    ("/images", "/images"), ("/a/b-c_d.e~f/", "/a/b-c_d.e~f"), ("/images, /other", "/images"), ("/", ""),
+    # not a plain path: ignored, never copied into the ids viewers follow
+    ("images", ""), ("/a/../b", ""), ("/a//b", ""), ("//evil.example", ""), ("/a?b", ""), ("/a#b", ""),
+    ("/a%2fb", ""), ("/<script>", ""), ("/" + "a" * 300, "")])
+def test_forwarded_prefix_mounts_ids_under_a_path(server, prefix, mount):
+    # A proxy that serves sipi under https://h.example/images/ strips /images and says so.
+    fwd = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "h.example", "X-Forwarded-Prefix": prefix}
+    info, _ = server.get_json("/grid.png/info.json", headers=fwd)
+    assert info["id"] == f"https://h.example{mount}/grid.png"
+    status, headers, _ = server.request("/grid.png", headers=fwd)
+    assert status == 303 and headers["location"] == f"https://h.example{mount}/grid.png/info.json"
+    status, headers, _ = server.request("/grid.png/full/max/0/default.jpg", headers=fwd)
+    assert status == 200 and headers["link"].startswith(f"<https://h.example{mount}/grid.png/full/max/0/default.jpg>")
+
+
+def test_forwarded_prefix_counts_only_from_trusted_proxies(tmp_path, imgroot):
+    from conftest import start_server, stop_server
+    srv = start_server(str(tmp_path), imgroot, extra="trusted_proxies = '10.0.0.0/8',")
+    try:
+        info, _ = srv.get_json("/grid.png/info.json", headers={"X-Forwarded-Prefix": "/elsewhere"})
+        assert info["id"] == f"http://127.0.0.1:{srv.port}/grid.png"
+    finally:
+        stop_server(srv)
+
+
 def test_bad_trusted_proxies_stop_startup(tmp_path, imgroot):
     from conftest import start_server
     with pytest.raises(RuntimeError, match="trusted_proxies"):

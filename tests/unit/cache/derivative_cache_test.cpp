@@ -1,10 +1,15 @@
 #include "cache/derivative_cache.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace fs = std::filesystem;
 using sipi::cache::DerivativeCache;
@@ -26,10 +31,36 @@ std::vector<fs::path> entries(const fs::path& dir) {
   return out;
 }
 
-std::unique_ptr<DerivativeCache> open(const fs::path& dir, std::uint64_t bytes, std::uint64_t files) {
-  auto c = DerivativeCache::open(dir, {bytes, files});
+std::unique_ptr<DerivativeCache> open(const fs::path& dir, std::uint64_t bytes, std::uint64_t files,
+                                      std::chrono::seconds rescan = std::chrono::seconds(60)) {
+  auto c = DerivativeCache::open(dir, {bytes, files, rescan});
   EXPECT_TRUE(c.has_value());
   return std::move(*c);
+}
+
+// Sets a file's modification time to `ago` before now.
+void age(const fs::path& f, std::chrono::seconds ago) {
+  timespec t[2];
+  ::clock_gettime(CLOCK_REALTIME, &t[0]);
+  t[0].tv_sec -= ago.count();
+  t[1] = t[0];
+  ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), t, 0), 0);
+}
+
+std::time_t mtime(const fs::path& f) {
+  struct stat st {};
+  EXPECT_EQ(::stat(f.c_str(), &st), 0);
+  return st.st_mtim.tv_sec;
+}
+
+// The entry file of `key`, found by its contents.
+fs::path file_of(const fs::path& dir, const std::string& key) {
+  for (const auto& f : entries(dir)) {
+    std::ifstream in(f, std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(in)), {});
+    if (all.find(key) != std::string::npos) return f;
+  }
+  return {};
 }
 
 }  // namespace
@@ -116,10 +147,13 @@ TEST(DerivativeCache, SurvivesARestartAndDropsInterruptedWrites) {
     c->put("old", "old body");
     c->put("new", "new body");
   }
-  std::ofstream(d.path / ".tmp-deadbeef-1-0") << "partial";
-  std::ofstream(d.path / "README") << "not ours";  // left alone
+  std::ofstream(d.path / ".tmp-deadbeef-h-1-0") << "partial";
+  age(d.path / ".tmp-deadbeef-h-1-0", std::chrono::hours(2));   // a crash left it
+  std::ofstream(d.path / ".tmp-cafe-other-2-0") << "partial";  // another instance is writing it
+  std::ofstream(d.path / "README") << "not ours";               // left alone
   auto c = open(d.path, 0, 0);
-  EXPECT_FALSE(fs::exists(d.path / ".tmp-deadbeef-1-0"));
+  EXPECT_FALSE(fs::exists(d.path / ".tmp-deadbeef-h-1-0"));
+  EXPECT_TRUE(fs::exists(d.path / ".tmp-cafe-other-2-0"));
   EXPECT_TRUE(fs::exists(d.path / "README"));
   EXPECT_EQ(c->stats().files, 2u);
   EXPECT_EQ(c->get("old").value_or(""), "old body");
@@ -135,6 +169,108 @@ TEST(DerivativeCache, ReopeningWithSmallerLimitsEvicts) {
   auto c = open(d.path, 0, 5);
   EXPECT_EQ(c->stats().files, 4u);
   EXPECT_EQ(entries(d.path).size(), 4u);
+}
+
+// Several instances on one directory (shared storage): here two caches in one process.
+
+TEST(SharedDerivativeCache, AnEntryOneInstanceWroteIsAHitForAnother) {
+  TempDir d;
+  auto a = open(d.path, 0, 0), b = open(d.path, 0, 0);
+  a->put("k", "from a");
+  EXPECT_EQ(b->get("k").value_or(""), "from a");
+  EXPECT_EQ(b->stats().hits, 1u);
+  EXPECT_EQ(b->stats().files, 1u);  // indexed from now on
+  EXPECT_FALSE(b->get("other"));
+}
+
+TEST(SharedDerivativeCache, ConcurrentWritersOfOneKeyNeverLeaveATornOrMixedEntry) {
+  TempDir d;
+  auto a = open(d.path, 0, 0), b = open(d.path, 0, 0);
+  const std::string body_a(300000, 'a'), body_b(200000, 'b');
+  std::atomic<bool> stop{false};
+  std::atomic<int> served{0}, wrong{0};
+  std::thread reader([&] {
+    while (!stop) {
+      for (auto* c : {a.get(), b.get()}) {
+        auto got = c->get("same");
+        if (!got) continue;
+        served += 1;
+        if (*got != body_a && *got != body_b) wrong += 1;
+      }
+    }
+  });
+  std::thread wa([&] {
+    for (int i = 0; i < 200; ++i) a->put("same", body_a);
+  });
+  std::thread wb([&] {
+    for (int i = 0; i < 200; ++i) b->put("same", body_b);
+  });
+  wa.join();
+  wb.join();
+  stop = true;
+  reader.join();
+  EXPECT_GT(served.load(), 0);
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(a->stats().corrupt + b->stats().corrupt, 0u);
+  ASSERT_EQ(entries(d.path).size(), 1u);  // one entry, no temporary file left
+  const auto last = a->get("same");
+  ASSERT_TRUE(last);
+  EXPECT_TRUE(*last == body_a || *last == body_b);
+}
+
+TEST(SharedDerivativeCache, ADamagedEntryIsDetectedByTheOtherInstance) {
+  TempDir d;
+  auto a = open(d.path, 0, 0), b = open(d.path, 0, 0);
+  a->put("k", std::string(5000, 'x'));
+  const auto f = file_of(d.path, "k");
+  ASSERT_FALSE(f.empty());
+  fs::resize_file(f, fs::file_size(f) - 1);
+  EXPECT_FALSE(b->get("k"));
+  EXPECT_EQ(b->stats().corrupt, 1u);
+  EXPECT_FALSE(fs::exists(f));
+  EXPECT_FALSE(a->get("k"));  // gone for the writer too, and out of its index
+  EXPECT_EQ(a->stats().files, 0u);
+}
+
+TEST(SharedDerivativeCache, TheLimitsHoldForTheDirectoryAsAWhole) {
+  TempDir d;
+  auto a = open(d.path, 0, 10, std::chrono::seconds(0)), b = open(d.path, 0, 10, std::chrono::seconds(0));
+  for (int i = 0; i < 8; ++i) a->put("a" + std::to_string(i), "body");
+  for (int i = 0; i < 8; ++i) {
+    b->put("b" + std::to_string(i), "body");
+    ASSERT_LE(entries(d.path).size(), 10u);
+  }
+  EXPECT_TRUE(b->get("b7"));  // the newest survives its own eviction
+  EXPECT_TRUE(a->get("b7"));
+}
+
+TEST(SharedDerivativeCache, AHitInOneInstanceKeepsTheEntryFromTheOthersEviction) {
+  TempDir d;
+  auto a = open(d.path, 0, 5, std::chrono::seconds(0)), b = open(d.path, 0, 5, std::chrono::seconds(0));
+  for (int i = 0; i < 5; ++i) a->put("k" + std::to_string(i), "body");
+  for (int i = 0; i < 5; ++i) age(file_of(d.path, "k" + std::to_string(i)), std::chrono::seconds(7200 - i));
+  const auto k0 = file_of(d.path, "k0");
+  ASSERT_TRUE(b->get("k0"));  // the oldest, used now: its time says so
+  EXPECT_GT(mtime(k0), std::time(nullptr) - 60);
+  a->put("k5", "body");  // 6 > 5: a re-reads the directory and evicts down to 4
+  EXPECT_EQ(entries(d.path).size(), 4u);
+  EXPECT_TRUE(fs::exists(k0));
+  EXPECT_FALSE(a->get("k1"));
+  EXPECT_FALSE(a->get("k2"));
+  EXPECT_TRUE(a->get("k3"));
+  EXPECT_TRUE(a->get("k5"));
+}
+
+TEST(SharedDerivativeCache, TheOthersEntriesAreCountedAfterABackgroundReRead) {
+  TempDir d;
+  auto a = open(d.path, 0, 0, std::chrono::seconds(1)), b = open(d.path, 0, 0);
+  for (int i = 0; i < 5; ++i) b->put("b" + std::to_string(i), "body");
+  a->put("a0", "body");
+  EXPECT_EQ(a->stats().files, 1u);  // not due yet
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  a->put("a1", "body");  // due: re-read in the background
+  for (int i = 0; i < 200 && a->stats().files != 7u; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(a->stats().files, 7u);
 }
 
 TEST(DerivativeCache, ParsesSipiCacheSize) {
