@@ -120,6 +120,17 @@ struct Target {
 
 enum class Outcome { done, declined, unreadable };
 
+// Three lines of unsigned 8-bit samples (level-shifted by `offset`) into RGB triplets.
+__attribute__((target_clones("avx2", "default"))) void interleave_rgb8(const ojph::si32* const* src, std::int32_t offset,
+                                                                     std::int32_t max, std::size_t n, std::uint8_t* out) {
+  const ojph::si32 *r = src[0], *g = src[1], *b = src[2];
+  for (std::size_t i = 0; i < n; ++i) {
+    out[3 * i] = static_cast<std::uint8_t>(std::clamp(r[i] + offset, 0, max));
+    out[3 * i + 1] = static_cast<std::uint8_t>(std::clamp(g[i] + offset, 0, max));
+    out[3 * i + 2] = static_cast<std::uint8_t>(std::clamp(b[i] + offset, 0, max));
+  }
+}
+
 // The codestream of one tile: the main header with SIZ narrowed to `g`, the tile's parts as
 // tile 0 (their headers from memory, their bodies from the file), EOC.
 Outcome tile_codestream(const Jp2Index& ix, const jp2::File& f, std::uint64_t tile, const Box& g, jp2::Segments& cs) {
@@ -164,6 +175,13 @@ Outcome decode_tile(jp2::Segments& cs, int reduce, const Box& l, const Target& t
     for (ojph::ui32 c = 0; c < nb; ++c) scale.emplace_back(static_cast<int>(siz.get_bit_depth(c)), siz.is_signed(c), t.wide);
     dec.set_planar(false);  // rows of every component in turn
     dec.create();
+    // 8-bit RGB (the common case): the row's three lines interleaved in one pass. OpenJPH
+    // fills every component's line of a row at its first pull, so all three stay valid.
+    auto plain8 = [&](std::size_t c) {
+      return scale[c].shift == 0 && scale[c].offset == scale[0].offset && scale[c].max == scale[0].max;
+    };
+    const bool rgb8 = nb == 3 && !t.wide && plain8(0) && plain8(1) && plain8(2);
+    const ojph::si32* rgb[3] = {};
     for (std::uint64_t y = l.y0; y < l.y1; ++y) {
       for (std::size_t c = 0; c < nb; ++c) {
         ojph::ui32 comp = 0;
@@ -173,7 +191,10 @@ Outcome decode_tile(jp2::Segments& cs, int reduce, const Box& l, const Target& t
         const std::size_t row = (y - t.rect.y) * t.rect.w;
         const ojph::si32* src = line->i32 + (cx0 - l.x0);
         const std::size_t first = (row + (cx0 - t.rect.x)) * nb + cc, n = cx1 - cx0;
-        if (!t.wide && scale[cc].shift == 0) {
+        if (rgb8) {
+          rgb[cc] = src;
+          if (c == 2) interleave_rgb8(rgb, scale[0].offset, scale[0].max, n, static_cast<std::uint8_t*>(t.pixels) + first - cc);
+        } else if (!t.wide && scale[cc].shift == 0) {
           // 8-bit samples (the common case): no scaling, a loop the compiler keeps tight.
           auto* out = static_cast<std::uint8_t*>(t.pixels) + first;
           const std::int32_t offset = scale[cc].offset, max = scale[cc].max;
