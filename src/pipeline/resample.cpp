@@ -24,6 +24,33 @@ struct Taps {
   std::vector<std::int32_t> index, weight;
 };
 
+// The same taps without the zero weights at either end (bilinear's window of three has one
+// for almost every position): fewer multiplications in the horizontal pass.
+Taps trimmed(Taps t, std::int64_t out) {
+  int span = 1;
+  std::vector<int> lead(static_cast<std::size_t>(out));
+  for (std::int64_t x = 0; x < out; ++x) {
+    const std::int32_t* w = &t.weight[static_cast<std::size_t>(x * t.n)];
+    int a = 0, b = t.n - 1;
+    while (a < b && w[a] == 0) ++a;
+    while (b > a && w[b] == 0) --b;
+    lead[static_cast<std::size_t>(x)] = a;
+    span = std::max(span, b - a + 1);
+  }
+  if (span == t.n) return t;
+  Taps r;
+  r.n = span;
+  for (std::int64_t x = 0; x < out; ++x) {
+    const auto at = static_cast<std::size_t>(x * t.n);
+    for (int k = lead[static_cast<std::size_t>(x)], e = k + span; k < e; ++k) {
+      const bool inside = k < t.n;  // past the end: a zero weight on the last index
+      r.index.push_back(t.index[at + static_cast<std::size_t>(inside ? k : t.n - 1)]);
+      r.weight.push_back(inside ? t.weight[at + static_cast<std::size_t>(k)] : 0);
+    }
+  }
+  return r;
+}
+
 Taps taps_for(std::int64_t in, std::int64_t out, ScalingQuality q) {
   Taps t;
   const double scale = static_cast<double>(out) / static_cast<double>(in);
@@ -56,7 +83,7 @@ Taps taps_for(std::int64_t in, std::int64_t out, ScalingQuality q) {
     }
     t.weight[t.weight.size() - t.n + biggest] += kOne - given;  // rounding goes to the centre tap
   }
-  return t;
+  return trimmed(std::move(t), out);
 }
 
 std::uint8_t clamp8(std::int32_t acc) { return static_cast<std::uint8_t>(std::clamp(acc >> kBits, 0, 255)); }
@@ -74,18 +101,20 @@ __attribute__((target_clones("avx2", "default"))) void rows_down(const std::uint
   for (std::size_t i = 0; i < len; ++i) out[i] = clamp8(acc[i]);
 }
 
-template <int Bands>
+// `Taps` > 0: exactly that many taps (unrolled); 0: t.n of them.
+template <int Bands, int Taps_ = 0>
 void horizontal(const std::uint8_t* src, std::int64_t in_w, std::int64_t rows, const Taps& t, std::int64_t out_w,
                 std::uint8_t* dst) {
+  const int n = Taps_ > 0 ? Taps_ : t.n;
   for (std::int64_t y = 0; y < rows; ++y) {
     const std::uint8_t* row = src + static_cast<std::size_t>(y * in_w * Bands);
     std::uint8_t* o = dst + static_cast<std::size_t>(y * out_w * Bands);
     for (std::int64_t x = 0; x < out_w; ++x) {
       std::int32_t acc[Bands];
       for (int b = 0; b < Bands; ++b) acc[b] = kOne / 2;
-      const std::int32_t* idx = &t.index[static_cast<std::size_t>(x * t.n)];
-      const std::int32_t* wt = &t.weight[static_cast<std::size_t>(x * t.n)];
-      for (int k = 0; k < t.n; ++k) {
+      const std::int32_t* idx = &t.index[static_cast<std::size_t>(x * n)];
+      const std::int32_t* wt = &t.weight[static_cast<std::size_t>(x * n)];
+      for (int k = 0; k < n; ++k) {
         const std::uint8_t* p = row + static_cast<std::size_t>(idx[k]) * Bands;
         for (int b = 0; b < Bands; ++b) acc[b] += p[b] * wt[k];
       }
@@ -159,6 +188,8 @@ std::vector<std::uint8_t> resample8(const Samples8& given, Dim out, ScalingQuali
   std::vector<std::uint8_t> result(static_cast<std::size_t>(out.w * in.bands * out.h));
   if (in.bands == 1) {
     horizontal<1>(down.data(), in.w, out.h, th, out.w, result.data());
+  } else if (th.n == 2) {  // bilinear
+    horizontal<3, 2>(down.data(), in.w, out.h, th, out.w, result.data());
   } else {
     horizontal<3>(down.data(), in.w, out.h, th, out.w, result.data());
   }
