@@ -221,16 +221,17 @@ void route_glib_warnings() {
 }
 
 // libvips and malloc as a server (or its decode helper) wants them: see serve().
-void tune_for_serving() {
+void tune_for_serving(bool helper = false) {
   // A server runs many small pipelines at once: libvips' operation cache would only hold
   // memory, and per-pipeline threads would compete with the worker pool (ADR 0002).
   vips_cache_set_max(0);
   vips_concurrency_set(1);
-  // No Orc: with the operation cache off, every request compiles and frees Orc programs (for
-  // resampling), and liborc 0.4.33 freeing code on two threads at once crashed the server
-  // (SIGSEGV in orc_code_free, 40000² thumbnails at concurrency 32). The C paths cost less than
-  // compiling a program per request for small outputs.
-  vips_vector_set_enabled(FALSE);
+  // Orc (libvips' vector code) only in a decode helper. With the operation cache off every
+  // request compiles and frees Orc programs, and liborc 0.4.33 freeing code on two threads at
+  // once crashed the server (SIGSEGV in orc_code_free, 40000² thumbnails at concurrency 32); a
+  // helper runs one job at a time, so its frees never overlap. There it pays: PNG thumbnails
+  // +15 %, rotated 1000 px +22 %, 4000 px +30 % requests/s (bench/results/2026-12-06-orc.md).
+  vips_vector_set_enabled(helper ? TRUE : FALSE);
   // Every request allocates and frees pixel buffers of 0.1–30 MB. glibc serves those with fresh
   // mmaps (page faults and zeroing on every request, ~20 % of a thumbnail's CPU); kept in the
   // heap they are reused. Measured in bench/README.md (allocator).
@@ -243,7 +244,7 @@ void tune_for_serving() {
 
 // `sipi decode-helper …`: started by the server's decode pool (isolation/), never by hand.
 int decode_helper(int argc, char** argv) {
-  tune_for_serving();
+  tune_for_serving(true);
   return sipi::isolation::run_helper(argc, argv, sipi::service::helper_handlers());
 }
 
