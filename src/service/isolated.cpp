@@ -4,6 +4,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include <vips/vips.h>
+
 #include "core/metrics.h"
 #include "source/codec.h"
 
@@ -215,7 +217,12 @@ Result<isolation::Answer> do_render(std::string_view body) {
   p.threads = std::max(1, w.threads);
   if (w.has_watermark) p.watermark = std::string(body.substr(sizeof w + w.path_len, w.watermark_len));
   if (p.level >= p.shape.levels.size()) return Error::internal("codec.changed", f.path.string() + ": the file changed");
+  // Idle cores for this one request: libvips' threads (TIFF, JPEG, PNG and WebP sources, and
+  // every pipeline) as well as the JPEG 2000 decoders'. Global to libvips, so only here, where
+  // one job at a time runs; back to one for the next.
+  vips_concurrency_set(p.threads);
   auto out = render_image(ctx, p);
+  vips_concurrency_set(1);
   const auto counts = source::take_tile_cache_counts();
   if (!out) return out.error();
   return isolation::Answer{json{{"tile_hits", counts.hits}, {"tile_misses", counts.misses}}, std::move(*out)};
