@@ -31,4 +31,9 @@ inline constexpr double kMaxLeanShrink = 4.0;
 // reduce does). Nothing for arguments outside that.
 std::vector<std::uint8_t> resample8(const Samples8& in, Dim out, ScalingQuality quality);
 
+namespace detail {
+// For tests: false keeps resample8 to its portable loops (the AVX2 ones must give the same bytes).
+extern bool resample_simd;
+}
+
 }  // namespace sipi::pipeline
