@@ -227,25 +227,31 @@ std::size_t Pool::acquire(const std::string& file, Affinity affinity) {
   // fifth of their rate that way). Busy with this very file, it is a hot file: spreading it
   // over the helpers is worth a copy.
   const auto last = last_helper_.find(file);
-  const std::size_t first = last != last_helper_.end() ? last->second : std::hash<std::string>{}(file) % helpers_.size();
+  const std::size_t home = std::hash<std::string>{}(file) % helpers_.size();
+  const std::size_t first = last != last_helper_.end() ? last->second : home;
   const Helper& pref = helpers_[first];
   if (affinity == Affinity::pixels && last != last_helper_.end() && pref.busy && pref.file != file) {
     free_.wait_until(lock, pref.since + kAffinityPatience, [&] { return !pref.busy; });
   }
   for (;;) {
+    if (!helpers_[first].busy) return take(first, file);
+    // Else the first free one from the file's home on: a hot file keeps to as few helpers as
+    // the jobs running at once need (each helper that serves it keeps a peak of its memory).
     for (std::size_t k = 0; k < helpers_.size(); ++k) {
-      std::size_t i = (first + k) % helpers_.size();
-      if (!helpers_[i].busy) {
-        helpers_[i].busy = true;
-        helpers_[i].since = std::chrono::steady_clock::now();
-        helpers_[i].file = file;
-        if (last_helper_.size() >= kAffinityFiles) last_helper_.clear();  // cheaper than an LRU, rarely
-        last_helper_[file] = i;
-        return i;
-      }
+      std::size_t i = (home + k) % helpers_.size();
+      if (!helpers_[i].busy) return take(i, file);
     }
     free_.wait(lock);
   }
+}
+
+std::size_t Pool::take(std::size_t i, const std::string& file) {
+  helpers_[i].busy = true;
+  helpers_[i].since = std::chrono::steady_clock::now();
+  helpers_[i].file = file;
+  if (last_helper_.size() >= kAffinityFiles) last_helper_.clear();  // cheaper than an LRU, rarely
+  last_helper_[file] = i;
+  return i;
 }
 
 void Pool::release(std::size_t i) {

@@ -82,6 +82,7 @@ class Pool {
   // header, JPEG 2000 tile index and decoded tiles are made once, not once per helper; for
   // Affinity::pixels waiting a little for it while it serves another file on a short job.
   std::size_t acquire(const std::string& file, Affinity affinity);
+  std::size_t take(std::size_t i, const std::string& file);  // marks helper i busy with `file`; mu_ held
   void release(std::size_t i);
 
   PoolSettings s_;
