@@ -134,6 +134,13 @@ bool plain_jpeg(const PreparedImage& p) {
 std::optional<std::string> stored_tile(const PreparedImage& p) {
   const auto q = p.request.quality;
   if (!plain_jpeg(p) || (q != iiif::Quality::default_ && q != iiif::Quality::color)) return std::nullopt;
+  // Only a request of one native tile's size, unscaled, can be a stored tile: anything else
+  // (a `2000,` download) must not load the tile tables (half a megabyte for a 40000² pyramid,
+  // kept in the header cache).
+  if (p.shape.tile.w <= 0 || p.at.w > p.shape.tile.w || p.at.h > p.shape.tile.h || p.at.w != p.size.w ||
+      p.at.h != p.size.h) {
+    return std::nullopt;
+  }
   const auto& all = p.header->stored();
   if (!all) return std::nullopt;
   const auto& stored = all->levels[p.level];
