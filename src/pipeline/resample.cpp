@@ -114,25 +114,20 @@ __attribute__((target_clones("avx2", "default"))) void rows_down(const std::uint
   for (std::size_t i = 0; i < len; ++i) out[i] = clamp8(acc[i]);
 }
 
-// `Taps` > 0: exactly that many taps (unrolled); 0: t.n of them.
+// One output row across: `Taps` > 0: exactly that many taps (unrolled); 0: t.n of them.
 template <int Bands, int Taps_ = 0>
-void horizontal(const std::uint8_t* src, std::int64_t in_w, std::int64_t rows, const Taps& t, std::int64_t out_w,
-                std::uint8_t* dst) {
+void horizontal(const std::uint8_t* row, const Taps& t, std::int64_t out_w, std::uint8_t* o) {
   const int n = Taps_ > 0 ? Taps_ : t.n;
-  for (std::int64_t y = 0; y < rows; ++y) {
-    const std::uint8_t* row = src + static_cast<std::size_t>(y * in_w * Bands);
-    std::uint8_t* o = dst + static_cast<std::size_t>(y * out_w * Bands);
-    for (std::int64_t x = 0; x < out_w; ++x) {
-      std::int32_t acc[Bands];
-      for (int b = 0; b < Bands; ++b) acc[b] = kOne / 2;
-      const std::int32_t* idx = &t.index[static_cast<std::size_t>(x * n)];
-      const std::int32_t* wt = &t.weight[static_cast<std::size_t>(x * n)];
-      for (int k = 0; k < n; ++k) {
-        const std::uint8_t* p = row + static_cast<std::size_t>(idx[k]) * Bands;
-        for (int b = 0; b < Bands; ++b) acc[b] += p[b] * wt[k];
-      }
-      for (int b = 0; b < Bands; ++b) *o++ = clamp8(acc[b]);
+  for (std::int64_t x = 0; x < out_w; ++x) {
+    std::int32_t acc[Bands];
+    for (int b = 0; b < Bands; ++b) acc[b] = kOne / 2;
+    const std::int32_t* idx = &t.index[static_cast<std::size_t>(x * n)];
+    const std::int32_t* wt = &t.weight[static_cast<std::size_t>(x * n)];
+    for (int k = 0; k < n; ++k) {
+      const std::uint8_t* p = row + static_cast<std::size_t>(idx[k]) * Bands;
+      for (int b = 0; b < Bands; ++b) acc[b] += p[b] * wt[k];
     }
+    for (int b = 0; b < Bands; ++b) *o++ = clamp8(acc[b]);
   }
 }
 
@@ -186,8 +181,8 @@ class AcrossRgb2Tap {
     }
   }
   // `row` with 4 readable bytes past its end (the gathers').
-  void operator()(const std::uint8_t* row, std::int64_t in_w, std::uint8_t* o) const {
-    if (!simd_) return horizontal<3, 2>(row, in_w, 1, t_, out_w_, o);
+  void operator()(const std::uint8_t* row, std::uint8_t* o) const {
+    if (!simd_) return horizontal<3, 2>(row, t_, out_w_, o);
     // The vector part leaves the last two pixels or more, so its spare bytes stay in the row.
     const std::int64_t done = across_rgb_2tap_avx2(row, at0_.data(), at1_.data(), w0_.data(), w1_.data(), out_w_, o);
     for (auto x = static_cast<std::size_t>(done); x < at0_.size(); ++x) {
@@ -270,11 +265,11 @@ std::vector<std::uint8_t> resample8(const Samples8& given, Dim out, ScalingQuali
     rows_down(rows.data(), weights.data(), n, in_row, acc.data(), line.data());
     std::uint8_t* o = result.data() + out_row * static_cast<std::size_t>(y);
     if (in.bands == 1) {
-      horizontal<1>(line.data(), in.w, 1, th, out.w, o);
+      horizontal<1>(line.data(), th, out.w, o);
     } else if (th.n == 2) {  // bilinear
-      across_2tap(line.data(), in.w, o);
+      across_2tap(line.data(), o);
     } else {
-      horizontal<3>(line.data(), in.w, 1, th, out.w, o);
+      horizontal<3>(line.data(), th, out.w, o);
     }
   }
   return result;
