@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <vector>
@@ -105,25 +106,74 @@ const std::string& host_tag() {
 
 enum class Read { ok, absent, damaged };
 
-// The body of entry file `path` if it is whole and holds `key`.
-Read read_entry(const fs::path& path, const std::string& key, std::string& body) {
-  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
-  if (f.fd < 0) return Read::absent;
+// FNV-1a of `length` bytes at `offset` of `fd`, read a piece at a time; false on a short read.
+bool fnv_of_file(int fd, std::uint64_t offset, std::uint64_t length, std::uint64_t& h) {
+  std::string buf(std::min<std::uint64_t>(length, 1u << 20), '\0');
+  h = kFnvStart;
+  while (length > 0) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(length, buf.size()));
+    ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    h = fnv1a(std::string_view(buf.data(), static_cast<std::size_t>(n)), h);
+    offset += static_cast<std::uint64_t>(n);
+    length -= static_cast<std::uint64_t>(n);
+  }
+  return true;
+}
+
+// The body of entry file `path` if it is whole and holds `key`: in memory up to kInMemory
+// bytes, else the open file itself (checked piece by piece, never held whole).
+Read read_entry(const fs::path& path, const std::string& key, DerivativeCache::Hit& hit) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Read::absent;
+  auto file = std::make_shared<SpooledBody>(fd);  // closed on every way out, unless handed on
   struct stat st {};
   Header h{};
-  bool ok = ::fstat(f.fd, &st) == 0 && read_exact(f.fd, &h, sizeof h) &&
+  bool ok = ::fstat(fd, &st) == 0 && read_exact(fd, &h, sizeof h) &&
             std::memcmp(h.magic, kMagic, sizeof kMagic) == 0 && h.key_len == key.size() &&
             static_cast<std::uint64_t>(st.st_size) == sizeof h + h.key_len + h.body_len;
   if (ok) {
     std::string stored_key(h.key_len, '\0');
-    body.resize(h.body_len);
-    ok = read_exact(f.fd, stored_key.data(), stored_key.size()) && stored_key == key &&
-         read_exact(f.fd, body.data(), body.size()) && fnv1a(body) == h.body_fnv;
+    ok = read_exact(fd, stored_key.data(), stored_key.size()) && stored_key == key;
+  }
+  if (ok && h.body_len <= DerivativeCache::kInMemory) {
+    hit.bytes.resize(h.body_len);
+    ok = read_exact(fd, hit.bytes.data(), hit.bytes.size()) && fnv1a(hit.bytes) == h.body_fnv;
+  } else if (ok) {
+    std::uint64_t sum = 0;
+    file->offset = sizeof h + h.key_len;
+    file->length = h.body_len;
+    ok = fnv_of_file(fd, file->offset, file->length, sum) && sum == h.body_fnv;
+    if (ok) hit.file = file;
   }
   if (!ok) return Read::damaged;
   const std::int64_t mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  if (mtime_ns < now_ns() - kTouchAfter) ::futimens(f.fd, nullptr);  // best effort
+  if (mtime_ns < now_ns() - kTouchAfter) ::futimens(fd, nullptr);  // best effort
   return Read::ok;
+}
+
+// Copies `length` bytes at `offset` of `from` to the end of `to`, in the kernel where it can.
+bool copy_range(int from, std::uint64_t offset, std::uint64_t length, int to) {
+  loff_t in = static_cast<loff_t>(offset);
+  while (length > 0) {
+    ssize_t n = ::copy_file_range(from, &in, to, nullptr, static_cast<std::size_t>(std::min<std::uint64_t>(length, 1u << 30)), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) break;
+    if (n <= 0) return false;
+    length -= static_cast<std::uint64_t>(n);
+  }
+  // Across filesystems (the spool in /tmp, the cache elsewhere on old kernels): piece by piece.
+  std::string buf(std::min<std::uint64_t>(length, 1u << 20), '\0');
+  while (length > 0) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(length, buf.size()));
+    ssize_t n = ::pread(from, buf.data(), want, in);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || !write_all(to, buf.data(), static_cast<std::size_t>(n))) return false;
+    in += n;
+    length -= static_cast<std::uint64_t>(n);
+  }
+  return true;
 }
 
 }  // namespace
@@ -221,7 +271,7 @@ void DerivativeCache::evict() {
   for (const auto& v : victims) ::unlink((dir_ / v).c_str());
 }
 
-std::optional<std::string> DerivativeCache::get(const std::string& key) {
+std::optional<DerivativeCache::Hit> DerivativeCache::lookup(const std::string& key) {
   const std::string name = file_name(key);
   bool indexed;
   {
@@ -232,8 +282,8 @@ std::optional<std::string> DerivativeCache::get(const std::string& key) {
   }
   // Not indexed: another instance sharing the directory may have written it.
   const fs::path path = dir_ / name;
-  std::string body;
-  const Read r = read_entry(path, key, body);
+  Hit hit;
+  const Read r = read_entry(path, key, hit);
   std::lock_guard lock(mu_);
   if (r != Read::ok) {
     // Gone (evicted meanwhile, or never written) or damaged: either way not served, and not kept.
@@ -246,13 +296,52 @@ std::optional<std::string> DerivativeCache::get(const std::string& key) {
     stats_.misses += 1;
     return std::nullopt;
   }
-  if (!indexed) insert_locked(name, sizeof(Header) + key.size() + body.size());
+  const std::uint64_t body_len = hit.file ? hit.file->length : hit.bytes.size();
+  if (!indexed) insert_locked(name, sizeof(Header) + key.size() + body_len);
   stats_.hits += 1;
+  return hit;
+}
+
+std::optional<std::string> DerivativeCache::get(const std::string& key) {
+  auto hit = lookup(key);
+  if (!hit) return std::nullopt;
+  if (!hit->file) return std::move(hit->bytes);
+  std::string body(hit->file->length, '\0');
+  std::size_t done = 0;
+  while (done < body.size()) {
+    ssize_t n = ::pread(hit->file->fd, body.data() + done, body.size() - done, static_cast<off_t>(hit->file->offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    done += static_cast<std::size_t>(n);
+  }
   return body;
 }
 
+
+
 void DerivativeCache::put(const std::string& key, const std::string& body) {
-  const std::uint64_t total = sizeof(Header) + key.size() + body.size();
+  store(key, body.size(), fnv1a(body), [&](int fd) { return write_all(fd, body.data(), body.size()); });
+}
+
+void DerivativeCache::put_file(const std::string& key, int fd, std::uint64_t offset, std::uint64_t length) {
+  if (limits_.max_bytes > 0 && sizeof(Header) + key.size() + length > limits_.max_bytes) {
+    std::lock_guard lock(mu_);
+    stats_.skips += 1;
+    return;
+  }
+  std::uint64_t sum = 0;
+  if (!fnv_of_file(fd, offset, length, sum)) {
+    log::warning("derivative cache: spool file unreadable", {{"error", std::strerror(errno)}});
+    std::lock_guard lock(mu_);
+    stats_.skips += 1;
+    return;
+  }
+  store(key, length, sum, [&](int to) { return copy_range(fd, offset, length, to); });
+}
+
+template <class WriteBody>
+void DerivativeCache::store(const std::string& key, std::uint64_t body_len, std::uint64_t body_fnv, WriteBody write_body) {
+  const std::uint64_t total = sizeof(Header) + key.size() + body_len;
   if (limits_.max_bytes > 0 && total > limits_.max_bytes) {
     std::lock_guard lock(mu_);
     stats_.skips += 1;
@@ -265,13 +354,12 @@ void DerivativeCache::put(const std::string& key, const std::string& body) {
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.key_len = key.size();
-  h.body_len = body.size();
-  h.body_fnv = fnv1a(body);
+  h.body_len = body_len;
+  h.body_fnv = body_fnv;
   bool ok;
   {
     Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
-    ok = f.fd >= 0 && write_all(f.fd, &h, sizeof h) && write_all(f.fd, key.data(), key.size()) &&
-         write_all(f.fd, body.data(), body.size());
+    ok = f.fd >= 0 && write_all(f.fd, &h, sizeof h) && write_all(f.fd, key.data(), key.size()) && write_body(f.fd);
     if (f.fd >= 0 && ::close(f.fd) != 0) ok = false;
     f.fd = -1;
   }

@@ -24,6 +24,7 @@
 #include <unordered_map>
 
 #include "core/result.h"
+#include "core/spooled.h"
 
 namespace sipi::cache {
 
@@ -48,12 +49,24 @@ class DerivativeCache {
   static Result<std::unique_ptr<DerivativeCache>> open(const std::filesystem::path& dir, Limits limits);
   ~DerivativeCache();  // waits for a re-read in progress
 
+  // A hit: small bodies in memory, large ones (over kInMemory) as the open entry file, sent
+  // from there (an eviction meanwhile does not disturb a reader).
+  struct Hit {
+    std::string bytes;
+    std::shared_ptr<SpooledBody> file;
+  };
+  static constexpr std::uint64_t kInMemory = 8u << 20;
+
   // The body stored under `key` (by this or another instance), or nothing on a miss. A file
   // that fails its checks (wrong length, checksum or key) is removed and counts as a miss.
+  std::optional<Hit> lookup(const std::string& key);
+  // The same, always in memory.
   std::optional<std::string> get(const std::string& key);
   // Stores `body` under `key`; a body larger than the byte limit is skipped. I/O errors are
   // logged and swallowed: the cache is an optimisation, never a reason to fail a request.
   void put(const std::string& key, const std::string& body);
+  // The same for `length` bytes at `offset` of file `fd` (a spool file), copied in the kernel.
+  void put_file(const std::string& key, int fd, std::uint64_t offset, std::uint64_t length);
 
   Stats stats() const;
   const Limits& limits() const { return limits_; }
@@ -73,6 +86,9 @@ class DerivativeCache {
   void erase_locked(const std::string& name);
   bool over_locked(double fraction) const;
   void evict();  // down to 80 % when a limit is exceeded
+  // put()'s work: the body comes from `write_body`, which writes it to the descriptor.
+  template <class WriteBody>
+  void store(const std::string& key, std::uint64_t body_len, std::uint64_t body_fnv, WriteBody write_body);
 
   std::filesystem::path dir_;
   Limits limits_;

@@ -193,6 +193,8 @@ std::string Metrics::render(const std::string& extra) const {
   write_sipi_names(o);
   o << "# HELP sipi_images_rendered_total Images decoded, transformed and encoded (stored tiles, cache hits and HEAD are not).\n"
        "# TYPE sipi_images_rendered_total counter\nsipi_images_rendered_total " << images_rendered_.load() << "\n";
+  o << "# HELP sipi_images_spooled_total Rendered images encoded into a spool file and sent from it (large outputs).\n"
+       "# TYPE sipi_images_spooled_total counter\nsipi_images_spooled_total " << images_spooled_.load() << "\n";
   o << "# HELP sipi_decoded_tile_cache_hits_total Codestream tiles taken from the decoded-tile cache.\n"
        "# TYPE sipi_decoded_tile_cache_hits_total counter\nsipi_decoded_tile_cache_hits_total " << tile_hits_.load() << "\n"
        "# HELP sipi_decoded_tile_cache_misses_total Codestream tiles a request needed that the cache did not hold.\n"

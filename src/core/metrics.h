@@ -27,6 +27,8 @@ class Metrics {
   void decode_memory_acquired() { decode_memory_acquired_.fetch_add(1, std::memory_order_relaxed); }
   // An image went through decode → transform → encode (not a stored tile, cache hit or HEAD).
   void image_rendered() { images_rendered_.fetch_add(1, std::memory_order_relaxed); }
+  // A rendered image too large to hold in memory went through a spool file (service/spool.h).
+  void image_spooled() { images_spooled_.fetch_add(1, std::memory_order_relaxed); }
   // Codestream tiles a render found in, or missed from, its process's decoded-tile cache.
   void tile_cache(std::uint64_t hits, std::uint64_t misses) {
     if (hits) tile_hits_.fetch_add(hits, std::memory_order_relaxed);
@@ -67,6 +69,7 @@ class Metrics {
   std::map<std::tuple<std::string, std::string, int>, Series> sipi_requests_;  // (route, method, status)
   std::atomic<std::uint64_t> decode_memory_acquired_{0};
   std::atomic<std::uint64_t> images_rendered_{0};
+  std::atomic<std::uint64_t> images_spooled_{0};
   std::atomic<std::uint64_t> tile_hits_{0}, tile_misses_{0};
 };
 

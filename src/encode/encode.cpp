@@ -1,5 +1,9 @@
 #include "encode/encode.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "pipeline/transform.h"
@@ -28,7 +32,45 @@ std::string take(VipsBlob* blob) {
   return out;
 }
 
+bool write_all(int fd, const std::string& s) {
+  std::size_t done = 0;
+  while (done < s.size()) {
+    ssize_t n = ::write(fd, s.data() + done, s.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
 }  // namespace
+
+bool encoder_streams(iiif::Format f) { return f == iiif::Format::jpg || f == iiif::Format::png; }
+
+Result<Ok> encode_to(const VImage& in, iiif::Format f, const Options& opts, int fd) {
+  const bool small = static_cast<std::int64_t>(in.width()) * in.height() <= kSmallPixels;
+  try {
+    // Small outputs take encode()'s way, so that a body is the same bytes whichever way it went.
+    if (encoder_streams(f) && !small) {
+      vips::VTarget target = vips::VTarget::new_to_descriptor(fd);
+      if (f == iiif::Format::jpg) {
+        without_alpha(in).jpegsave_target(target, VImage::option()->set("Q", opts.quality)->set("strip", true));
+      } else {
+        in.pngsave_target(target, VImage::option()->set("compression", 6)->set("strip", true)->set(
+            "bitdepth", is_bilevel(in) ? 1 : 8));
+      }
+      return Ok{};
+    }
+  } catch (const vips::VError& e) {
+    std::string msg = e.what();
+    vips_error_clear();
+    return Error::internal("codec.encode", msg);
+  }
+  auto whole = encode(in, f, opts);
+  if (!whole) return whole.error();
+  if (!write_all(fd, *whole)) return Error::internal("codec.encode", std::string("spool write: ") + std::strerror(errno));
+  return Ok{};
+}
 
 Result<std::string> encode(const VImage& in, iiif::Format f, const Options& opts) {
   try {

@@ -30,4 +30,11 @@ Result<std::string> encode_pdf(const vips::VImage& rgb8, const std::string& jpeg
 // Errors: 500 codec.encode (the message carries libvips' text for the log).
 Result<std::string> encode(const vips::VImage& img, iiif::Format f, const Options& opts);
 
+// The same written to `fd` (a spool file, from its current position) as the encoder produces
+// it. JPEG and PNG stream: only a strip of the output is ever in memory. WebP, TIFF, JPEG 2000,
+// GIF and PDF are whole in memory inside their encoders anyway, then written.
+Result<Ok> encode_to(const vips::VImage& img, iiif::Format f, const Options& opts, int fd);
+// Whether encode_to keeps no whole output in memory for `f`.
+bool encoder_streams(iiif::Format f);
+
 }  // namespace sipi::encode

@@ -75,6 +75,7 @@ Response handle_image(const AppContext& ctx, const RequestView& req, const iiif:
     }
     r.detail = body->how;
     r.body = std::move(body->bytes);
+    r.spooled = std::move(body->spooled);
   }
   r.set("Content-Type", std::string(iiif::format_info(ir.format).mime));
   r.set("Link", "<" + origin + p->canonical + ">;rel=\"canonical\", <" + std::string(iiif::kProfileUri) +

@@ -13,6 +13,7 @@
 #include "cache/derivative_cache.h"
 #include "core/config.h"
 #include "core/networks.h"
+#include "core/spooled.h"
 #include "lua/runtime.h"
 #include "core/status.h"
 #include "service/context.h"
@@ -42,6 +43,7 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::filesystem::path file;  // when set, the body is this file, streamed
+  std::shared_ptr<const SpooledBody> spooled;  // when set, the body is this open file's range
   std::int64_t content_length = -1;  // for HEAD: the length a GET would have, -1 = unknown
   std::string detail;          // stable error/outcome code for the access log
   std::string log_message;     // why a 5xx happened: for the log only, never sent

@@ -9,6 +9,7 @@
 #include "http/multipart.h"
 #include "http/respond.h"
 #include "http/router.h"
+#include "http/spooled_body.h"
 
 namespace sipi::http {
 namespace beast = boost::beast;
@@ -287,6 +288,14 @@ void Session::send(Response r) {
     res.keep_alive(keep_alive_);
   };
 
+  if (r.spooled && !head) {
+    auto msg = std::make_shared<bhttp::response<SpooledBodyType>>();
+    fill(*msg);
+    msg->body() = r.spooled;
+    msg->prepare_payload();
+    access_log(r, static_cast<std::int64_t>(r.spooled->length), ms);
+    return write(std::move(msg));
+  }
   if (!r.file.empty() && !head) {
     bhttp::file_body::value_type body;
     beast::error_code ec;

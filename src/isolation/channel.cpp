@@ -12,9 +12,23 @@
 
 namespace sipi::isolation {
 
-bool send_message(int fd, std::string_view msg) {
+bool send_message(int fd, std::string_view msg, int pass) {
+  iovec iov{const_cast<char*>(msg.data()), msg.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  if (pass >= 0) {
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &pass, sizeof(int));
+  }
   for (;;) {
-    ssize_t n = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
+    ssize_t n = ::sendmsg(fd, &m, MSG_NOSIGNAL);
     if (n == static_cast<ssize_t>(msg.size())) return true;
     if (n < 0 && errno == EINTR) continue;
     return false;
@@ -31,6 +45,35 @@ std::optional<std::string> receive_message(int fd, bool& timed_out) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) timed_out = true;  // SO_RCVTIMEO
     if (n <= 0) return std::nullopt;  // 0 = the peer closed its end (it died)
+    return std::string(buf.get(), static_cast<std::size_t>(n));
+  }
+}
+
+std::optional<std::string> receive_message(int fd, bool& timed_out, int& passed) {
+  timed_out = false;
+  passed = -1;
+  thread_local std::unique_ptr<char[]> buf(new char[kMaxMessage]);
+  for (;;) {
+    iovec iov{buf.get(), kMaxMessage};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) timed_out = true;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m); n >= 0 && c; c = CMSG_NXTHDR(&m, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
+        std::memcpy(&passed, CMSG_DATA(c), sizeof(int));
+      }
+    }
+    if (n <= 0) {
+      if (passed >= 0) ::close(passed);
+      passed = -1;
+      return std::nullopt;
+    }
     return std::string(buf.get(), static_cast<std::size_t>(n));
   }
 }

@@ -25,14 +25,18 @@ constexpr std::size_t kWindow = 8u << 20;
 // as JSON text. Parsing a JSON job and answer per tile cost ~18 µs, 2 % of a Deflate tile.
 constexpr char kBinaryJob = '\x01', kAnswerOk = 'A', kAnswerError = 'E';
 
-// Sends one message. False when the peer is gone.
-bool send_message(int fd, std::string_view msg);
+// Sends one message, with descriptor `pass` attached when it is not -1 (SCM_RIGHTS: a render's
+// spool file, service/spool.h). False when the peer is gone.
+bool send_message(int fd, std::string_view msg, int pass = -1);
 
 // Receives one message within `timeout`; nothing on EOF, error or timeout (`timed_out` tells
 // which).
 std::optional<std::string> receive_message(int fd, std::chrono::milliseconds timeout, bool& timed_out);
 // The same with no poll first: blocks forever, or until the socket's SO_RCVTIMEO.
 std::optional<std::string> receive_message(int fd, bool& timed_out);
+// The same, also taking a descriptor sent with the message (-1 when none; the caller closes it).
+// Only the helper side accepts descriptors: the server's receives drop any a helper sends.
+std::optional<std::string> receive_message(int fd, bool& timed_out, int& passed);
 
 // One helper's memfd as seen by one side. The server creates it (sized to the window and sealed
 // so that nobody can shrink it: a helper cannot make the server's mapping fault) and maps it

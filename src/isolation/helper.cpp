@@ -31,13 +31,13 @@ std::string ok_message(std::uint64_t payload, const nlohmann::json& meta) {
 }
 
 // The job's handler, bound to its message: nothing when the op is unknown or the JSON broken.
-std::function<Result<Answer>()> handler_for(const std::string& msg, const Handlers& handlers) {
+std::function<Result<Answer>()> handler_for(const std::string& msg, const Handlers& handlers, int passed) {
   if (!msg.empty() && msg[0] == kBinaryJob) {
     const std::size_t end = msg.find('\0', 1);
     if (end == std::string::npos) return {};
     auto it = handlers.binary.find(std::string_view(msg).substr(1, end - 1));
     if (it == handlers.binary.end()) return {};
-    return [&msg, end, &h = it->second] { return h(std::string_view(msg).substr(end + 1)); };
+    return [&msg, end, passed, &h = it->second] { return h(std::string_view(msg).substr(end + 1), passed); };
   }
   auto job = std::make_shared<nlohmann::json>(nlohmann::json::parse(msg, nullptr, false));
   auto it = job->is_object() ? handlers.json.find(job->value("op", "")) : handlers.json.end();
@@ -63,10 +63,17 @@ int run_helper(int argc, char** argv, const Handlers& handlers) {
   if (!send_message(kSocket, "ready")) return 0;
   for (;;) {
     bool timed_out = false;
-    auto msg = receive_message(kSocket, timed_out);
+    int passed = -1;
+    auto msg = receive_message(kSocket, timed_out, passed);
     if (!msg) return 0;  // the server closed the socket: shut down
+    struct Close {
+      int fd;
+      ~Close() {
+        if (fd >= 0) ::close(fd);
+      }
+    } close_passed{passed};
     std::string reply;
-    auto handler = handler_for(*msg, handlers);
+    auto handler = handler_for(*msg, handlers, passed);
     if (!handler) {
       reply = error_message(Error::internal("codec.helper", "unknown job"));
     } else {

@@ -12,8 +12,9 @@
 namespace sipi::isolation {
 
 using Handler = std::function<Result<Answer>(const nlohmann::json& job)>;
-// A binary job's handler gets the bytes after the op's name (see channel.h).
-using BinaryHandler = std::function<Result<Answer>(std::string_view body)>;
+// A binary job's handler gets the bytes after the op's name (see channel.h), and the descriptor
+// sent with the job (-1 when none; the render's spool file), which stays open until it returns.
+using BinaryHandler = std::function<Result<Answer>(std::string_view body, int passed)>;
 
 struct Handlers {
   std::map<std::string, Handler> json;

@@ -273,17 +273,17 @@ Result<Answer> Pool::call(const nlohmann::json& job, const FileKey& file) {
   return exchange(job.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), job.value("op", ""), file, Affinity::header);
 }
 
-Result<Answer> Pool::call(std::string_view op, std::string_view body, const FileKey& file, Affinity affinity) {
+Result<Answer> Pool::call(std::string_view op, std::string_view body, const FileKey& file, Affinity affinity, int pass) {
   std::string msg;
   msg.reserve(op.size() + body.size() + 2);
   msg += kBinaryJob;
   msg += op;
   msg += '\0';
   msg += body;
-  return exchange(msg, op, file, affinity);
+  return exchange(msg, op, file, affinity, pass);
 }
 
-Result<Answer> Pool::exchange(const std::string& msg, std::string_view op, const FileKey& file, Affinity affinity) {
+Result<Answer> Pool::exchange(const std::string& msg, std::string_view op, const FileKey& file, Affinity affinity, int pass) {
   if (poisoned(file)) {
     return Error::internal("codec.crashed", file.path + ": poisoned (an earlier decode crashed)");
   }
@@ -319,7 +319,7 @@ Result<Answer> Pool::exchange(const std::string& msg, std::string_view op, const
     // Drop what earlier jobs printed now and then (a read per job showed in tile costs), often
     // enough that the pipe never fills and the last words of a crash still fit.
     if (++h.jobs % 16 == 0) (void)stderr_tail(h);
-    sent = send_message(h.sock, msg);
+    sent = send_message(h.sock, msg, pass);
     if (!sent) {
       std::string reason = bury(h, false), tail = stderr_tail(h);
       close_fd(h.err);

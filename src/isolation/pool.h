@@ -54,8 +54,10 @@ class Pool {
   // the job reads. Errors: 500 codec.crashed (the helper died on it, now or earlier: poisoned),
   // 500 codec.unavailable (no helper could start), and the job's own errors.
   Result<Answer> call(const nlohmann::json& job, const FileKey& file);
-  // The same for a binary job (channel.h): `body` is the op's own encoding.
-  Result<Answer> call(std::string_view op, std::string_view body, const FileKey& file, Affinity affinity = Affinity::header);
+  // The same for a binary job (channel.h): `body` is the op's own encoding; `pass`, when not -1,
+  // is a descriptor the helper gets with the job (the render's spool file).
+  Result<Answer> call(std::string_view op, std::string_view body, const FileKey& file, Affinity affinity = Affinity::header,
+                      int pass = -1);
 
   bool poisoned(const FileKey& file);
   // Prometheus lines: crashes by reason, poisoned files, helper starts.
@@ -74,7 +76,7 @@ class Pool {
   };
   explicit Pool(PoolSettings s) : s_(std::move(s)) {}
   bool spawn(Helper& h);
-  Result<Answer> exchange(const std::string& msg, std::string_view op, const FileKey& file, Affinity affinity);
+  Result<Answer> exchange(const std::string& msg, std::string_view op, const FileKey& file, Affinity affinity, int pass = -1);
   // Reaps a helper that stopped answering; returns the reason for the log and metrics.
   std::string bury(Helper& h, bool timed_out);
   std::string stderr_tail(Helper& h);

@@ -22,6 +22,11 @@ Context Context::from_config(const Config& c, std::filesystem::path canonical_im
   ctx.jpeg_quality = c.jpeg_quality;
   ctx.scaling = c.scaling_quality;
   ctx.tile_size = c.tile_size;
+  // Like the decode helpers' scratch: the system's temporary directory ($TMPDIR), not SIPI's
+  // tmpdir, whose uploads Lua scripts list and clean.
+  std::error_code ec;
+  ctx.spool_dir = std::filesystem::temp_directory_path(ec);
+  if (ec) ctx.spool_dir = "/tmp";
   return ctx;
 }
 

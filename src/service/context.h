@@ -36,6 +36,8 @@ struct Context {
   std::shared_ptr<isolation::Pool> isolation;
   // Encoded images already served; null when cache_size is 0.
   std::shared_ptr<cache::DerivativeCache> cache;
+  // Where large outputs are encoded (spool.h): the system's temporary directory.
+  std::filesystem::path spool_dir = "/tmp";
   // Bounds what decodes in flight may hold; null when max_decode_memory is 0.
   std::shared_ptr<MemoryBudget> memory;
 

@@ -9,6 +9,7 @@
 #include "pipeline/transform.h"
 #include "service/isolated.h"
 #include "service/lean_render.h"
+#include "service/spool.h"
 #include "core/metrics.h"
 #include "source/codec.h"
 #include "source/stored_tiles.h"
@@ -104,11 +105,14 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
 std::uint64_t decode_memory_estimate(const PreparedImage& p) {
   const std::uint64_t in = source::codec_for(p.shape.format).decode_memory(p.shape, decode_request(p));
   const auto px = [](std::int64_t w, std::int64_t h) { return static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h); };
-  // Output: small ones are computed in one piece; large ones stream, and the encoded result
-  // (at worst about the size of the raw pixels) is held in memory before sending.
+  // Output: small ones are computed in one piece; large ones stream through the pipeline. A
+  // large JPEG or PNG is encoded into a spool file as it streams (spool.h), so only strips of
+  // it are memory; other encoders hold the whole result (at worst about the raw pixels).
   const std::uint64_t out = px(p.size.w, p.size.h);
   const std::uint64_t rotated = p.request.rotation.is_right_angle() ? 1 : 2;
-  return in + out * 4 * (out <= (4u << 20) ? 2 : 1) * rotated + (1u << 20);
+  std::uint64_t held = out * 4 * (out <= (4u << 20) ? 2 : 1);
+  if (should_spool(p) && encode::encoder_streams(p.request.format)) held = std::min<std::uint64_t>(held, 32u << 20);
+  return in + held * rotated + (1u << 20);
 }
 
 bool serves_source_as_is(const PreparedImage& p) {
@@ -169,8 +173,8 @@ int idle_cores() {
   return static_cast<int>(std::clamp<std::int64_t>(cores - std::max<std::int64_t>(others, 0), 1, cores));
 }
 
-Result<std::string> render_image(const Context& ctx, const PreparedImage& p) {
-  if (ctx.isolation) return render_isolated(*ctx.isolation, ctx, p);
+Result<std::string> render_image(const Context& ctx, const PreparedImage& p, int out_fd) {
+  if (ctx.isolation) return render_isolated(*ctx.isolation, ctx, p, out_fd);
   if (!p.header) return Error::internal("source.header", "render without a source header");
   const Rect at = p.at;
   source::DecodeRequest request = decode_request(p);
@@ -179,13 +183,20 @@ Result<std::string> render_image(const Context& ctx, const PreparedImage& p) {
   if (!decoded) return decoded.error();
   try {
     vips::VImage v = *decoded;
-    if (auto lean = render_lean(p, v, scaling_for(ctx, p.request.format), ctx.jpeg_quality)) return std::move(*lean);
+    if (out_fd < 0) {
+      if (auto lean = render_lean(p, v, scaling_for(ctx, p.request.format), ctx.jpeg_quality)) return std::move(*lean);
+    }
     if (v.width() != at.w || v.height() != at.h) v = pipeline::crop(v, at);
     v = pipeline::normalise_colour(v);
     v = pipeline::scale(v, p.size, scaling_for(ctx, p.request.format));
     v = pipeline::rotate(v, p.request.rotation, iiif::format_info(p.request.format).alpha);
     v = pipeline::apply_quality(v, p.request.quality);
     if (p.watermark) v = pipeline::watermark(v, vips::VImage::new_from_file(p.watermark->c_str()));
+    if (out_fd >= 0) {
+      auto done = encode::encode_to(v, p.request.format, {ctx.jpeg_quality}, out_fd);
+      if (!done) return done.error();
+      return std::string();
+    }
     return encode::encode(v, p.request.format, {ctx.jpeg_quality});
   } catch (const vips::VError& e) {
     std::string msg = e.what();

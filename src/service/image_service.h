@@ -38,9 +38,10 @@ int idle_cores();
 Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest& req,
                                     const AccessOptions& access = {});
 
-// The encoded image, from a decode helper when ctx.isolation is set. Errors: 500 codec.*
-// (codec.crashed: the helper died on this file, now or before).
-Result<std::string> render_image(const Context& ctx, const PreparedImage& p);
+// The encoded image, from a decode helper when ctx.isolation is set. With `out_fd` (a spool
+// file, spool.h) the image is written there as it is encoded and the result is empty. Errors:
+// 500 codec.* (codec.crashed: the helper died on this file, now or before).
+Result<std::string> render_image(const Context& ctx, const PreparedImage& p, int out_fd = -1);
 
 // The resampling kernel the configuration chooses for an output format.
 ScalingQuality scaling_for(const Context& ctx, iiif::Format f);

@@ -181,7 +181,7 @@ std::string render_job(const Context& ctx, const PreparedImage& p) {
   return out;
 }
 
-Result<isolation::Answer> do_render(std::string_view body) {
+Result<isolation::Answer> do_render(std::string_view body, int spool_fd) {
   RenderWire w;
   if (body.size() < sizeof w) return Error::internal("codec.helper", "short render job");
   std::memcpy(&w, body.data(), sizeof w);
@@ -221,7 +221,7 @@ Result<isolation::Answer> do_render(std::string_view body) {
   // every pipeline) as well as the JPEG 2000 decoders'. Global to libvips, so only here, where
   // one job at a time runs; back to one for the next.
   vips_concurrency_set(p.threads);
-  auto out = render_image(ctx, p);
+  auto out = render_image(ctx, p, spool_fd);
   vips_concurrency_set(1);
   const auto counts = source::take_tile_cache_counts();
   if (!out) return out.error();
@@ -313,10 +313,10 @@ source::HeaderLoaders isolated_loaders(std::shared_ptr<isolation::Pool> pool) {
   return l;
 }
 
-Result<std::string> render_isolated(isolation::Pool& pool, const Context& ctx, const PreparedImage& p) {
+Result<std::string> render_isolated(isolation::Pool& pool, const Context& ctx, const PreparedImage& p, int out_fd) {
   // JPEG 2000 renders go through the helper's decoded-tile cache (source/jp2/tile_cache.h).
   const auto affinity = p.shape.format == source::SourceFormat::jp2 ? isolation::Affinity::pixels : isolation::Affinity::header;
-  auto a = pool.call("render", render_job(ctx, p), key_of(p.file.path, p.file.mtime_ns, p.file.bytes), affinity);
+  auto a = pool.call("render", render_job(ctx, p), key_of(p.file.path, p.file.mtime_ns, p.file.bytes), affinity, out_fd);
   if (!a) return a.error();
   metrics().tile_cache(a->meta.value("tile_hits", std::uint64_t{0}), a->meta.value("tile_misses", std::uint64_t{0}));
   return std::move(a->payload);

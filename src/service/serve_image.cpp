@@ -2,10 +2,14 @@
 
 #include <malloc.h>
 
+#include <atomic>
+
 #include "cache/derivative_cache.h"
+#include "core/log.h"
 #include "core/metrics.h"
 #include "source/codec.h"
 #include "service/memory_budget.h"
+#include "service/spool.h"
 
 namespace sipi::service {
 namespace {
@@ -32,15 +36,26 @@ Result<std::optional<MemoryBudget::Reservation>> reserve(const Context& ctx, std
 
 Result<ImageBody> serve_image(const Context& ctx, const PreparedImage& p) {
   if (auto tile = stored_tile(p)) {
-    return ImageBody{std::move(*tile), "image stored tile"};  // not cached: as cheap as a cache hit
+    return ImageBody{std::move(*tile), nullptr, "image stored tile"};  // not cached: as cheap as a cache hit
   }
   if (ctx.cache) {
-    if (auto hit = ctx.cache->get(p.cache_key)) return ImageBody{std::move(*hit), "image cached"};
+    if (auto hit = ctx.cache->lookup(p.cache_key)) return ImageBody{std::move(hit->bytes), std::move(hit->file), "image cached"};
   }
   const std::uint64_t need = ctx.memory ? decode_memory_estimate(p) : 0;
   auto reserved = reserve(ctx, need);
   if (!reserved) return reserved.error();
-  auto body = render_image(ctx, p);
+  std::shared_ptr<SpooledBody> spool;
+  if (should_spool(p)) {
+    auto s = open_spool(ctx.spool_dir);
+    if (s) {
+      spool = std::move(*s);
+    } else {
+      // Never a reason to fail the request: the output is held in memory, as for small ones.
+      static std::atomic<bool> said{false};
+      if (!said.exchange(true)) log::warning("spool file unavailable; large outputs are held in memory", {{"error", s.error().message}});
+    }
+  }
+  auto body = render_image(ctx, p, spool ? spool->fd : -1);
   metrics().image_rendered();
   if (!ctx.isolation) {  // a helper's counts come with its answer (isolated.cpp)
     const auto counts = source::take_tile_cache_counts();
@@ -50,8 +65,14 @@ Result<ImageBody> serve_image(const Context& ctx, const PreparedImage& p) {
   // than let the RSS stay at its peak.
   if (need > (64u << 20)) ::malloc_trim(0);
   if (!body) return body.error();
+  if (spool) {
+    if (auto done = finish_spool(*spool); !done) return done.error();
+    metrics().image_spooled();
+    if (ctx.cache) ctx.cache->put_file(p.cache_key, spool->fd, spool->offset, spool->length);
+    return ImageBody{{}, std::move(spool), "image spooled"};
+  }
   if (ctx.cache) ctx.cache->put(p.cache_key, *body);
-  return ImageBody{std::move(*body), "image"};
+  return ImageBody{std::move(*body), nullptr, "image"};
 }
 
 }  // namespace sipi::service

@@ -2,11 +2,14 @@
 // the image: the bytes by the cheapest way that gives them. A JPEG tile stored in the source as
 // it is; else the derivative cache; else, within the decode-memory budget, the pipeline (decode
 // the level and region the codec chose, transform, encode), whose result then goes to the cache.
+// Large outputs are encoded into a spool file and sent from there, never held whole.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "core/result.h"
+#include "core/spooled.h"
 #include "service/context.h"
 #include "service/image_service.h"
 
@@ -14,6 +17,7 @@ namespace sipi::service {
 
 struct ImageBody {
   std::string bytes;
+  std::shared_ptr<SpooledBody> spooled;  // instead of `bytes`, for large outputs (spool.h)
   const char* how = "image";  // for the access log: "image stored tile", "image cached", "image"
 };
 

@@ -283,3 +283,97 @@ TEST(DerivativeCache, ParsesSipiCacheSize) {
   EXPECT_EQ(*b, 200ull * 1024 * 1024);
   EXPECT_FALSE(sipi::cache::parse_cache_size("lots", b));
 }
+
+namespace {
+
+// A spool-like file holding `prefix` then `body`; its descriptor.
+int spool_with(const fs::path& dir, const std::string& prefix, const std::string& body) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR, 0600);
+  EXPECT_GE(fd, 0);
+  const std::string all = prefix + body;
+  EXPECT_EQ(::write(fd, all.data(), all.size()), static_cast<ssize_t>(all.size()));
+  return fd;
+}
+
+std::string pattern(std::size_t n) {
+  std::string s(n, '\0');
+  std::uint32_t x = 12345;
+  for (auto& c : s) {
+    x = x * 1664525 + 1013904223;
+    c = static_cast<char>(x >> 24);
+  }
+  return s;
+}
+
+std::string read_spooled(const sipi::SpooledBody& f) {
+  std::string out(f.length, '\0');
+  EXPECT_EQ(::pread(f.fd, out.data(), out.size(), static_cast<off_t>(f.offset)), static_cast<ssize_t>(out.size()));
+  return out;
+}
+
+}  // namespace
+
+TEST(DerivativeCache, ASpooledBodyIsStoredFromItsFileRange) {
+  TempDir d;
+  auto c = open(d.path / "c", 0, 0);
+  const std::string body = pattern(100000);
+  int fd = spool_with(d.path, "ignored prefix", body);
+  c->put_file("k", fd, 14, body.size());
+  ::close(fd);
+  auto hit = c->lookup("k");
+  ASSERT_TRUE(hit);
+  EXPECT_FALSE(hit->file);  // small: in memory
+  EXPECT_EQ(hit->bytes, body);
+  EXPECT_EQ(c->stats().writes, 1u);
+}
+
+TEST(DerivativeCache, ALargeHitIsTheOpenEntryFileNotMemory) {
+  TempDir d;
+  auto c = open(d.path / "c", 0, 0);
+  const std::string body = pattern(DerivativeCache::kInMemory + 4096);
+  int fd = spool_with(d.path, "", body);
+  c->put_file("big", fd, 0, body.size());
+  ::close(fd);
+  auto hit = c->lookup("big");
+  ASSERT_TRUE(hit);
+  ASSERT_TRUE(hit->file);
+  EXPECT_TRUE(hit->bytes.empty());
+  EXPECT_EQ(hit->file->length, body.size());
+  // Evicted while a response still reads it: the open file keeps its bytes.
+  fs::remove(file_of(d.path / "c", "big"));
+  EXPECT_EQ(read_spooled(*hit->file), body);
+  EXPECT_EQ(c->get("big"), std::nullopt);
+}
+
+TEST(DerivativeCache, ADamagedLargeEntryIsAMissAndRemoved) {
+  TempDir d;
+  auto c = open(d.path / "c", 0, 0);
+  const std::string body = pattern(DerivativeCache::kInMemory + 1);
+  int fd = spool_with(d.path, "", body);
+  c->put_file("big", fd, 0, body.size());
+  ::close(fd);
+  const fs::path f = file_of(d.path / "c", "big");
+  ASSERT_FALSE(f.empty());
+  {
+    // One byte in the middle of the body changes: same length, wrong checksum.
+    int w = ::open(f.c_str(), O_WRONLY);
+    const off_t at = static_cast<off_t>(fs::file_size(f) - body.size() / 2);
+    char b = static_cast<char>(body[body.size() - body.size() / 2] ^ 1);
+    ASSERT_EQ(::pwrite(w, &b, 1, at), 1);
+    ::close(w);
+  }
+  EXPECT_FALSE(c->lookup("big"));
+  EXPECT_FALSE(fs::exists(f));
+  EXPECT_EQ(c->stats().corrupt, 1u);
+}
+
+TEST(DerivativeCache, ASpooledBodyOverTheByteLimitIsSkipped) {
+  TempDir d;
+  auto c = open(d.path / "c", 1000, 0);
+  const std::string body = pattern(2000);
+  int fd = spool_with(d.path, "", body);
+  c->put_file("k", fd, 0, body.size());
+  ::close(fd);
+  EXPECT_FALSE(c->lookup("k"));
+  EXPECT_EQ(c->stats().skips, 1u);
+}
