@@ -181,6 +181,11 @@ Result<std::string> render_image(const Context& ctx, const PreparedImage& p, int
   if (request.threads <= 0) request.threads = idle_cores();
   auto decoded = source::codec_for(p.shape.format).decode(*p.header, request);
   if (!decoded) return decoded.error();
+  // libvips 8.14 can lose a loader's error when several of its threads read from it: a damaged
+  // file then renders black and is answered 200 (a truncated JPEG 2000 thumbnail did, about one
+  // request in fifty under load). Its threads (a decode helper's idle cores) only for pixels our
+  // own decoders put in memory; a libvips loader upstream runs on one.
+  if (decoded->get_image()->dtype != VIPS_IMAGE_SETBUF_FOREIGN) vips_concurrency_set(1);
   try {
     vips::VImage v = *decoded;
     if (out_fd < 0) {

@@ -217,9 +217,10 @@ Result<isolation::Answer> do_render(std::string_view body, int spool_fd) {
   p.threads = std::max(1, w.threads);
   if (w.has_watermark) p.watermark = std::string(body.substr(sizeof w + w.path_len, w.watermark_len));
   if (p.level >= p.shape.levels.size()) return Error::internal("codec.changed", f.path.string() + ": the file changed");
-  // Idle cores for this one request: libvips' threads (TIFF, JPEG, PNG and WebP sources, and
-  // every pipeline) as well as the JPEG 2000 decoders'. Global to libvips, so only here, where
-  // one job at a time runs; back to one for the next.
+  // Idle cores for this one request: libvips' threads (pipelines fed by our own decoders;
+  // render_image drops to one when a libvips loader feeds it) as well as the JPEG 2000
+  // decoders'. Global to libvips, so only here, where one job at a time runs; back to one for
+  // the next.
   vips_concurrency_set(p.threads);
   auto out = render_image(ctx, p, spool_fd);
   vips_concurrency_set(1);

@@ -7,6 +7,7 @@ import os
 import random
 import struct
 import subprocess
+import sys
 import zlib
 
 import pytest
@@ -192,3 +193,36 @@ def test_every_broken_image_gets_its_status(broken):
     assert rss_kb(broken.proc.pid) < 700 * 1024
     assert broken.request("/ok.tif/0,0,256,256/256,/0/default.jpg")[0] == 200
     assert broken.request("/ok.jp2/0,0,256,256/256,/0/default.jpg")[0] == 200
+
+
+def test_a_damaged_file_never_renders_black_under_load(tmp_path):
+    """libvips 8.14 can lose a loader's error when several threads read from it: a truncated
+    JPEG 2000, whose libvips fallback a decode helper ran on its idle cores, then rendered an
+    all-black thumbnail answered 200 (about one in fifty with the cores contended). Each of 200
+    thumbnails of damaged copies must be 500 while a process outside sipi keeps a core busy
+    (sipi still sees idle cores and gives them to the request)."""
+    root = tmp_path / "images"
+    root.mkdir()
+    grid_image(512, 384).save(root / "ok.png")
+    subprocess.run(["opj_compress", "-i", str(root / "ok.png"), "-o", str(root / "ok.jp2"), "-t", "256,256"],
+                   check=True, capture_output=True)
+    data = (root / "ok.jp2").read_bytes()
+    names = [f"cut{i}.jp2" for i in range(40)]
+    for n in names:
+        (root / n).write_bytes(data[: int(len(data) * 0.9)])
+    srv = start_server(str(tmp_path), str(root), extra="cache_size = 0,")
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # the loop itself: kill() ends it
+    try:
+        answers = []
+        for rnd in range(5):
+            for n in names:
+                # What test_every_broken_image_gets_its_status asks first, then the thumbnail.
+                for form in URL_FORMS[:3]:
+                    srv.request(f"/{n}/{form}")
+                status, _, body = srv.request(f"/{n}/full/!200,200/0/default.png")
+                answers.append((n, rnd, status, len(body)))
+        assert [a for a in answers if a[2] != 500] == []
+    finally:
+        hog.kill()
+        hog.wait()
+        stop_server(srv)
