@@ -13,6 +13,7 @@
 #include <ctime>
 #include <vector>
 
+#include "core/fd_io.h"
 #include "core/form.h"
 #include "core/hash.h"
 #include "core/log.h"
@@ -49,28 +50,6 @@ bool is_entry_name(const std::string& n) {
   return n.size() == 64 && std::all_of(n.begin(), n.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
          });
-}
-
-bool read_exact(int fd, void* buf, std::size_t n) {
-  auto* p = static_cast<char*>(buf);
-  while (n > 0) {
-    ssize_t r = ::read(fd, p, n);
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<std::size_t>(r);
-  }
-  return true;
-}
-
-bool write_all(int fd, const void* buf, std::size_t n) {
-  const auto* p = static_cast<const char*>(buf);
-  while (n > 0) {
-    ssize_t r = ::write(fd, p, n);
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<std::size_t>(r);
-  }
-  return true;
 }
 
 struct Fd {
@@ -112,12 +91,10 @@ bool fnv_of_file(int fd, std::uint64_t offset, std::uint64_t length, std::uint64
   h = kFnvStart;
   while (length > 0) {
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(length, buf.size()));
-    ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    h = fnv1a(std::string_view(buf.data(), static_cast<std::size_t>(n)), h);
-    offset += static_cast<std::uint64_t>(n);
-    length -= static_cast<std::uint64_t>(n);
+    if (!read_at(fd, buf.data(), want, offset)) return false;
+    h = fnv1a(std::string_view(buf.data(), want), h);
+    offset += want;
+    length -= want;
   }
   return true;
 }
@@ -167,11 +144,9 @@ bool copy_range(int from, std::uint64_t offset, std::uint64_t length, int to) {
   std::string buf(std::min<std::uint64_t>(length, 1u << 20), '\0');
   while (length > 0) {
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(length, buf.size()));
-    ssize_t n = ::pread(from, buf.data(), want, in);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 || !write_all(to, buf.data(), static_cast<std::size_t>(n))) return false;
-    in += n;
-    length -= static_cast<std::uint64_t>(n);
+    if (!read_at(from, buf.data(), want, static_cast<std::uint64_t>(in)) || !write_all(to, buf.data(), want)) return false;
+    in += static_cast<loff_t>(want);
+    length -= want;
   }
   return true;
 }
@@ -307,46 +282,29 @@ std::optional<std::string> DerivativeCache::get(const std::string& key) {
   if (!hit) return std::nullopt;
   if (!hit->file) return std::move(hit->bytes);
   std::string body(hit->file->length, '\0');
-  std::size_t done = 0;
-  while (done < body.size()) {
-    ssize_t n = ::pread(hit->file->fd, body.data() + done, body.size() - done, static_cast<off_t>(hit->file->offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
-    done += static_cast<std::size_t>(n);
-  }
+  if (!read_at(hit->file->fd, body.data(), body.size(), hit->file->offset)) return std::nullopt;
   return body;
 }
-
-
 
 void DerivativeCache::put(const std::string& key, const std::string& body) {
   store(key, body.size(), fnv1a(body), [&](int fd) { return write_all(fd, body.data(), body.size()); });
 }
 
 void DerivativeCache::put_file(const std::string& key, int fd, std::uint64_t offset, std::uint64_t length) {
-  if (limits_.max_bytes > 0 && sizeof(Header) + key.size() + length > limits_.max_bytes) {
-    std::lock_guard lock(mu_);
-    stats_.skips += 1;
-    return;
-  }
+  // Checked before the checksum, which reads the whole file.
+  if (too_large(key, length)) return skipped();
   std::uint64_t sum = 0;
   if (!fnv_of_file(fd, offset, length, sum)) {
     log::warning("derivative cache: spool file unreadable", {{"error", std::strerror(errno)}});
-    std::lock_guard lock(mu_);
-    stats_.skips += 1;
-    return;
+    return skipped();
   }
   store(key, length, sum, [&](int to) { return copy_range(fd, offset, length, to); });
 }
 
 template <class WriteBody>
 void DerivativeCache::store(const std::string& key, std::uint64_t body_len, std::uint64_t body_fnv, WriteBody write_body) {
+  if (too_large(key, body_len)) return skipped();
   const std::uint64_t total = sizeof(Header) + key.size() + body_len;
-  if (limits_.max_bytes > 0 && total > limits_.max_bytes) {
-    std::lock_guard lock(mu_);
-    stats_.skips += 1;
-    return;
-  }
   static std::atomic<std::uint64_t> seq{0};
   const std::string name = file_name(key);
   const fs::path tmp =
@@ -367,9 +325,7 @@ void DerivativeCache::store(const std::string& key, std::uint64_t body_len, std:
     int err = errno;
     ::unlink(tmp.c_str());
     log::warning("derivative cache: write failed", {{"file", tmp.string()}, {"error", std::strerror(err)}});
-    std::lock_guard lock(mu_);
-    stats_.skips += 1;
-    return;
+    return skipped();
   }
   rescan_if_due();
   {
@@ -409,6 +365,15 @@ void DerivativeCache::rescan_if_due() {
 DerivativeCache::~DerivativeCache() {
   std::lock_guard lock(scan_mu_);
   if (scanner_.joinable()) scanner_.join();
+}
+
+bool DerivativeCache::too_large(const std::string& key, std::uint64_t body_len) const {
+  return limits_.max_bytes > 0 && sizeof(Header) + key.size() + body_len > limits_.max_bytes;
+}
+
+void DerivativeCache::skipped() {
+  std::lock_guard lock(mu_);
+  stats_.skips += 1;
 }
 
 Stats DerivativeCache::stats() const {

@@ -86,6 +86,9 @@ class DerivativeCache {
   void erase_locked(const std::string& name);
   bool over_locked(double fraction) const;
   void evict();  // down to 80 % when a limit is exceeded
+  // Whether an entry of this body would exceed the byte limit on its own.
+  bool too_large(const std::string& key, std::uint64_t body_len) const;
+  void skipped();  // counts a body not stored
   // put()'s work: the body comes from `write_body`, which writes it to the descriptor.
   template <class WriteBody>
   void store(const std::string& key, std::uint64_t body_len, std::uint64_t body_fnv, WriteBody write_body);

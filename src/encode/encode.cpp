@@ -1,11 +1,10 @@
 #include "encode/encode.h"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
+#include "core/fd_io.h"
 #include "pipeline/transform.h"
 
 namespace sipi::encode {
@@ -30,17 +29,6 @@ std::string take(VipsBlob* blob) {
   std::string out(static_cast<const char*>(data), len);
   vips_area_unref(VIPS_AREA(blob));
   return out;
-}
-
-bool write_all(int fd, const std::string& s) {
-  std::size_t done = 0;
-  while (done < s.size()) {
-    ssize_t n = ::write(fd, s.data() + done, s.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
 }
 
 }  // namespace
@@ -68,7 +56,7 @@ Result<Ok> encode_to(const VImage& in, iiif::Format f, const Options& opts, int 
   }
   auto whole = encode(in, f, opts);
   if (!whole) return whole.error();
-  if (!write_all(fd, *whole)) return Error::internal("codec.encode", std::string("spool write: ") + std::strerror(errno));
+  if (!write_all(fd, whole->data(), whole->size())) return Error::internal("codec.encode", std::string("spool write: ") + std::strerror(errno));
   return Ok{};
 }
 

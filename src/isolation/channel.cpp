@@ -10,6 +10,8 @@
 #include <cstring>
 #include <memory>
 
+#include "core/fd_io.h"
+
 namespace sipi::isolation {
 
 bool send_message(int fd, std::string_view msg, int pass) {
@@ -36,22 +38,17 @@ bool send_message(int fd, std::string_view msg, int pass) {
 }
 
 std::optional<std::string> receive_message(int fd, bool& timed_out) {
-  timed_out = false;
-  // One receive buffer per thread, allocated once: a job or answer is a few hundred bytes, and
-  // clearing a fresh 256 KiB buffer per message showed in the cost of a tile.
-  thread_local std::unique_ptr<char[]> buf(new char[kMaxMessage]);
-  for (;;) {
-    ssize_t n = ::recv(fd, buf.get(), kMaxMessage, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) timed_out = true;  // SO_RCVTIMEO
-    if (n <= 0) return std::nullopt;  // 0 = the peer closed its end (it died)
-    return std::string(buf.get(), static_cast<std::size_t>(n));
-  }
+  int passed = -1;
+  auto m = receive_message(fd, timed_out, passed);
+  if (passed >= 0) ::close(passed);  // the server takes no descriptors from a helper
+  return m;
 }
 
 std::optional<std::string> receive_message(int fd, bool& timed_out, int& passed) {
   timed_out = false;
   passed = -1;
+  // One receive buffer per thread, allocated once: a job or answer is a few hundred bytes, and
+  // clearing a fresh 256 KiB buffer per message showed in the cost of a tile.
   thread_local std::unique_ptr<char[]> buf(new char[kMaxMessage]);
   for (;;) {
     iovec iov{buf.get(), kMaxMessage};
@@ -63,13 +60,13 @@ std::optional<std::string> receive_message(int fd, bool& timed_out, int& passed)
     m.msg_controllen = sizeof control;
     ssize_t n = ::recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) timed_out = true;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) timed_out = true;  // SO_RCVTIMEO
     for (cmsghdr* c = CMSG_FIRSTHDR(&m); n >= 0 && c; c = CMSG_NXTHDR(&m, c)) {
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
         std::memcpy(&passed, CMSG_DATA(c), sizeof(int));
       }
     }
-    if (n <= 0) {
+    if (n <= 0) {  // 0 = the peer closed its end (it died)
       if (passed >= 0) ::close(passed);
       passed = -1;
       return std::nullopt;
@@ -164,13 +161,7 @@ bool PayloadArea::write(std::string_view data) {
 std::optional<std::string> PayloadArea::read(std::size_t n) {
   if (n <= kWindow) return std::string(map_, n);
   std::string out(n, '\0');
-  std::size_t done = 0;
-  while (done < n) {
-    ssize_t r = ::pread(fd_, out.data() + done, n - done, static_cast<off_t>(done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return std::nullopt;
-    done += static_cast<std::size_t>(r);
-  }
+  if (!read_at(fd_, out.data(), n, 0)) return std::nullopt;
   // The file cannot shrink (sealed): give the pages beyond the window back instead.
   (void)::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(kWindow),
                     static_cast<off_t>(n - kWindow));

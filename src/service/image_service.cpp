@@ -185,7 +185,8 @@ Result<std::string> render_image(const Context& ctx, const PreparedImage& p, int
   // file then renders black and is answered 200 (a truncated JPEG 2000 thumbnail did, about one
   // request in fifty under load). Its threads (a decode helper's idle cores) only for pixels our
   // own decoders put in memory; a libvips loader upstream runs on one.
-  if (decoded->get_image()->dtype != VIPS_IMAGE_SETBUF_FOREIGN) vips_concurrency_set(1);
+  // (Only a helper raises it; the server's threads never write the global.)
+  if (vips_concurrency_get() > 1 && decoded->get_image()->dtype != VIPS_IMAGE_SETBUF_FOREIGN) vips_concurrency_set(1);
   try {
     vips::VImage v = *decoded;
     if (out_fd < 0) {

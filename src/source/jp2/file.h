@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "core/fd_io.h"
+
 namespace sipi::source::jp2 {
 
 inline std::uint32_t be16(const unsigned char* p) { return (std::uint32_t{p[0]} << 8) | p[1]; }
@@ -24,17 +26,7 @@ struct File {  // a read-only descriptor, closed on destruction; pread() only
   ~File() {
     if (fd >= 0) ::close(fd);
   }
-  bool read(std::uint64_t off, void* buf, std::size_t n) const {
-    auto* p = static_cast<char*>(buf);
-    while (n > 0) {
-      ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
-      if (r <= 0) return false;
-      p += r;
-      off += static_cast<std::uint64_t>(r);
-      n -= static_cast<std::size_t>(r);
-    }
-    return true;
-  }
+  bool read(std::uint64_t off, void* buf, std::size_t n) const { return read_at(fd, buf, n, off); }
   std::uint64_t size() const {
     off_t e = ::lseek(fd, 0, SEEK_END);
     return e < 0 ? 0 : static_cast<std::uint64_t>(e);

@@ -305,6 +305,14 @@ std::string pattern(std::size_t n) {
   return s;
 }
 
+// Stores `body` under `key` the way a spooled render does: from a file holding `prefix` first.
+void put_spooled(DerivativeCache& c, const fs::path& dir, const std::string& key, const std::string& prefix,
+                 const std::string& body) {
+  int fd = spool_with(dir, prefix, body);
+  c.put_file(key, fd, prefix.size(), body.size());
+  ::close(fd);
+}
+
 std::string read_spooled(const sipi::SpooledBody& f) {
   std::string out(f.length, '\0');
   EXPECT_EQ(::pread(f.fd, out.data(), out.size(), static_cast<off_t>(f.offset)), static_cast<ssize_t>(out.size()));
@@ -317,9 +325,7 @@ TEST(DerivativeCache, ASpooledBodyIsStoredFromItsFileRange) {
   TempDir d;
   auto c = open(d.path / "c", 0, 0);
   const std::string body = pattern(100000);
-  int fd = spool_with(d.path, "ignored prefix", body);
-  c->put_file("k", fd, 14, body.size());
-  ::close(fd);
+  put_spooled(*c, d.path, "k", "ignored prefix", body);
   auto hit = c->lookup("k");
   ASSERT_TRUE(hit);
   EXPECT_FALSE(hit->file);  // small: in memory
@@ -331,9 +337,7 @@ TEST(DerivativeCache, ALargeHitIsTheOpenEntryFileNotMemory) {
   TempDir d;
   auto c = open(d.path / "c", 0, 0);
   const std::string body = pattern(DerivativeCache::kInMemory + 4096);
-  int fd = spool_with(d.path, "", body);
-  c->put_file("big", fd, 0, body.size());
-  ::close(fd);
+  put_spooled(*c, d.path, "big", "", body);
   auto hit = c->lookup("big");
   ASSERT_TRUE(hit);
   ASSERT_TRUE(hit->file);
@@ -349,9 +353,7 @@ TEST(DerivativeCache, ADamagedLargeEntryIsAMissAndRemoved) {
   TempDir d;
   auto c = open(d.path / "c", 0, 0);
   const std::string body = pattern(DerivativeCache::kInMemory + 1);
-  int fd = spool_with(d.path, "", body);
-  c->put_file("big", fd, 0, body.size());
-  ::close(fd);
+  put_spooled(*c, d.path, "big", "", body);
   const fs::path f = file_of(d.path / "c", "big");
   ASSERT_FALSE(f.empty());
   {
@@ -371,9 +373,7 @@ TEST(DerivativeCache, ASpooledBodyOverTheByteLimitIsSkipped) {
   TempDir d;
   auto c = open(d.path / "c", 1000, 0);
   const std::string body = pattern(2000);
-  int fd = spool_with(d.path, "", body);
-  c->put_file("k", fd, 0, body.size());
-  ::close(fd);
+  put_spooled(*c, d.path, "k", "", body);
   EXPECT_FALSE(c->lookup("k"));
   EXPECT_EQ(c->stats().skips, 1u);
 }

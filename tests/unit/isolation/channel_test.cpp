@@ -22,14 +22,21 @@ struct Pair {
   }
 };
 
+// Sends `msg` on `sock` with the write end of a new pipe, which this side then closes; returns
+// the read end (EOF once no copy of the write end is left anywhere).
+int send_with_pipe(int sock, const char* msg) {
+  int p[2];
+  EXPECT_EQ(::pipe(p), 0);
+  EXPECT_TRUE(send_message(sock, msg, p[1]));
+  ::close(p[1]);
+  return p[0];
+}
+
 }  // namespace
 
 TEST(Channel, ADescriptorSentWithAJobArrivesWithIt) {
   Pair s;
-  int p[2];
-  ASSERT_EQ(::pipe(p), 0);
-  ASSERT_TRUE(send_message(s.a, "job", p[1]));
-  ::close(p[1]);
+  const int out = send_with_pipe(s.a, "job");
   bool timed_out = false;
   int passed = -1;
   auto m = receive_message(s.b, timed_out, passed);
@@ -40,10 +47,10 @@ TEST(Channel, ADescriptorSentWithAJobArrivesWithIt) {
   ASSERT_EQ(::write(passed, "out", 3), 3);
   ::close(passed);
   char buf[8] = {};
-  EXPECT_EQ(::read(p[0], buf, sizeof buf), 3);
+  EXPECT_EQ(::read(out, buf, sizeof buf), 3);
   EXPECT_STREQ(buf, "out");
-  EXPECT_EQ(::read(p[0], buf, sizeof buf), 0);  // no copy left anywhere
-  ::close(p[0]);
+  EXPECT_EQ(::read(out, buf, sizeof buf), 0);  // no copy left anywhere
+  ::close(out);
 }
 
 TEST(Channel, AMessageWithoutADescriptorPassesNone) {
@@ -59,16 +66,13 @@ TEST(Channel, AMessageWithoutADescriptorPassesNone) {
 
 TEST(Channel, TheServersReceiveDropsADescriptorAHelperSends) {
   Pair s;
-  int p[2];
-  ASSERT_EQ(::pipe(p), 0);
-  ASSERT_TRUE(send_message(s.a, "answer", p[1]));
-  ::close(p[1]);
+  const int out = send_with_pipe(s.a, "answer");
   bool timed_out = false;
   auto m = receive_message(s.b, timed_out);
   ASSERT_TRUE(m);
   EXPECT_EQ(*m, "answer");
   // Had the write end been installed in this process, the read would block instead of EOF.
   char c;
-  EXPECT_EQ(::read(p[0], &c, 1), 0);
-  ::close(p[0]);
+  EXPECT_EQ(::read(out, &c, 1), 0);
+  ::close(out);
 }
