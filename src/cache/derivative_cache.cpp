@@ -269,6 +269,7 @@ std::optional<DerivativeCache::Hit> DerivativeCache::lookup(const std::string& k
     }
     erase_locked(name);
     stats_.misses += 1;
+    note_miss_locked(name);
     return std::nullopt;
   }
   const std::uint64_t body_len = hit.file ? hit.file->length : hit.bytes.size();
@@ -286,13 +287,16 @@ std::optional<std::string> DerivativeCache::get(const std::string& key) {
   return body;
 }
 
-void DerivativeCache::put(const std::string& key, const std::string& body) {
+void DerivativeCache::put(const std::string& key, const std::string& body, double cost_ms) {
+  if (!admit(key, sizeof(Header) + key.size() + body.size(), cost_ms)) return;
   store(key, body.size(), fnv1a(body), [&](int fd) { return write_all(fd, body.data(), body.size()); });
 }
 
-void DerivativeCache::put_file(const std::string& key, int fd, std::uint64_t offset, std::uint64_t length) {
+void DerivativeCache::put_file(const std::string& key, int fd, std::uint64_t offset, std::uint64_t length,
+                               double cost_ms) {
   // Checked before the checksum, which reads the whole file.
   if (too_large(key, length)) return skipped();
+  if (!admit(key, sizeof(Header) + key.size() + length, cost_ms)) return;
   std::uint64_t sum = 0;
   if (!fnv_of_file(fd, offset, length, sum)) {
     log::warning("derivative cache: spool file unreadable", {{"error", std::strerror(errno)}});
@@ -369,6 +373,43 @@ DerivativeCache::~DerivativeCache() {
 
 bool DerivativeCache::too_large(const std::string& key, std::uint64_t body_len) const {
   return limits_.max_bytes > 0 && sizeof(Header) + key.size() + body_len > limits_.max_bytes;
+}
+
+std::size_t DerivativeCache::doorkeeper_capacity_locked() const {
+  // As many misses as the cache holds entries: a key asked again within that many would still
+  // be there under LRU; one asked again later would have been evicted first.
+  std::uint64_t cap = limits_.max_files;
+  if (limits_.max_bytes > 0) {
+    const std::uint64_t mean = stats_.files > 0 ? std::max<std::uint64_t>(stats_.bytes / stats_.files, 1024) : 64 * 1024;
+    const std::uint64_t by_bytes = limits_.max_bytes / mean;
+    cap = cap == 0 ? by_bytes : std::min(cap, by_bytes);
+  }
+  return static_cast<std::size_t>(std::clamp<std::uint64_t>(cap, 16, 1u << 18));  // ≤ 10 MB of bookkeeping
+}
+
+void DerivativeCache::note_miss_locked(const std::string& name) {
+  const std::uint64_t h = std::hash<std::string>{}(name);
+  recent_misses_.push_back(h);
+  miss_counts_[h] += 1;
+  const std::size_t cap = doorkeeper_capacity_locked();
+  while (recent_misses_.size() > cap) {
+    auto it = miss_counts_.find(recent_misses_.front());
+    if (it != miss_counts_.end() && --it->second == 0) miss_counts_.erase(it);
+    recent_misses_.pop_front();
+  }
+}
+
+bool DerivativeCache::admit(const std::string& key, std::uint64_t total, double cost_ms) {
+  if (cost_ms >= kAlwaysStoreMs) return true;
+  const std::string name = file_name(key);
+  std::lock_guard lock(mu_);
+  const bool room = !((limits_.max_files > 0 && stats_.files + 1 > limits_.max_files) ||
+                      (limits_.max_bytes > 0 && stats_.bytes + total > limits_.max_bytes));
+  if (room) return true;
+  auto it = miss_counts_.find(std::hash<std::string>{}(name));
+  if (it != miss_counts_.end() && it->second >= 2) return true;  // this miss and an earlier one
+  stats_.declined += 1;
+  return false;
 }
 
 void DerivativeCache::skipped() {

@@ -10,10 +10,19 @@
 // instance re-reads the directory every `rescan` before evicting, so the limits hold for the
 // directory as a whole, within that time. Temporary names carry host and process, and only
 // temporary files older than an hour count as left by a crash.
+//
+// Admission: while the cache has room, everything is stored (as SIPI does). Once storing would
+// push it past a limit, a derivative that was cheap to make (under kAlwaysStoreMs) is stored
+// only if it missed before within the last `capacity` misses (a "doorkeeper"). A key that comes
+// back less often than that would be evicted by LRU before its next request anyway, so storing
+// it only costs a file creation and an eviction (0.3 ms each under load on ext4, where a scan
+// larger than the cache turned every request into a create and an unlink). Expensive
+// derivatives are stored at once: a file is a small price beside a second render.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <cstdint>
 #include <filesystem>
 #include <list>
@@ -38,6 +47,7 @@ struct Limits {
 
 struct Stats {
   std::uint64_t hits = 0, misses = 0, writes = 0, evictions = 0, skips = 0, corrupt = 0;
+  std::uint64_t declined = 0;  // cheap, first-time derivatives not stored in a full cache
   std::uint64_t bytes = 0, files = 0;
 };
 
@@ -56,17 +66,21 @@ class DerivativeCache {
     std::shared_ptr<SpooledBody> file;
   };
   static constexpr std::uint64_t kInMemory = 8u << 20;
+  // A derivative that took at least this long to make is always stored.
+  static constexpr double kAlwaysStoreMs = 20.0;
 
   // The body stored under `key` (by this or another instance), or nothing on a miss. A file
   // that fails its checks (wrong length, checksum or key) is removed and counts as a miss.
   std::optional<Hit> lookup(const std::string& key);
   // The same, always in memory.
   std::optional<std::string> get(const std::string& key);
-  // Stores `body` under `key`; a body larger than the byte limit is skipped. I/O errors are
-  // logged and swallowed: the cache is an optimisation, never a reason to fail a request.
-  void put(const std::string& key, const std::string& body);
+  // Stores `body` under `key`, which took `cost_ms` to make, if admitted (above); a body larger
+  // than the byte limit is skipped. I/O errors are logged and swallowed: the cache is an
+  // optimisation, never a reason to fail a request.
+  void put(const std::string& key, const std::string& body, double cost_ms = kAlwaysStoreMs);
   // The same for `length` bytes at `offset` of file `fd` (a spool file), copied in the kernel.
-  void put_file(const std::string& key, int fd, std::uint64_t offset, std::uint64_t length);
+  void put_file(const std::string& key, int fd, std::uint64_t offset, std::uint64_t length,
+                double cost_ms = kAlwaysStoreMs);
 
   Stats stats() const;
   const Limits& limits() const { return limits_; }
@@ -89,6 +103,10 @@ class DerivativeCache {
   // Whether an entry of this body would exceed the byte limit on its own.
   bool too_large(const std::string& key, std::uint64_t body_len) const;
   void skipped();  // counts a body not stored
+  // Whether a derivative of `total` bytes that cost `cost_ms` is stored (the admission rule).
+  bool admit(const std::string& name, std::uint64_t total, double cost_ms);
+  void note_miss_locked(const std::string& name);
+  std::size_t doorkeeper_capacity_locked() const;
   // put()'s work: the body comes from `write_body`, which writes it to the descriptor.
   template <class WriteBody>
   void store(const std::string& key, std::uint64_t body_len, std::uint64_t body_fnv, WriteBody write_body);
@@ -99,6 +117,9 @@ class DerivativeCache {
   std::unordered_map<std::string, Entry> index_;  // file name → entry
   std::list<std::string> lru_;
   Stats stats_;
+  // The doorkeeper: the names of the last misses (oldest first) and how often each occurs there.
+  std::deque<std::uint64_t> recent_misses_;
+  std::unordered_map<std::uint64_t, std::uint32_t> miss_counts_;
   std::chrono::steady_clock::time_point scanned_{};
   std::mutex scan_mu_;  // guards scanner_
   std::thread scanner_;

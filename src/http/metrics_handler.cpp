@@ -66,6 +66,9 @@ std::string process_metrics(const AppContext& ctx) {
           static_cast<double>(s.evictions));
     gauge(o, "sipi_cache_skips_total", "Derivatives not stored (too large, write failed).", "counter",
           static_cast<double>(s.skips));
+    gauge(o, "sipi_cache_declined_total",
+          "Cheap derivatives not stored in a full cache because they had not been asked for recently.", "counter",
+          static_cast<double>(s.declined));
     gauge(o, "sipi_cache_corrupt_total", "Damaged cache files found and removed.", "counter",
           static_cast<double>(s.corrupt));
     gauge(o, "sipi_cache_size_bytes", "Bytes in the derivative cache.", "gauge", static_cast<double>(s.bytes));

@@ -173,8 +173,32 @@ int idle_cores() {
   return static_cast<int>(std::clamp<std::int64_t>(cores - std::max<std::int64_t>(others, 0), 1, cores));
 }
 
+namespace {
+thread_local double t_render_cpu_ms = 0;
+
+double cpu_ms(clockid_t clock) {
+  timespec t{};
+  ::clock_gettime(clock, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
+
+Result<std::string> render_here(const Context& ctx, const PreparedImage& p, int out_fd);
+}  // namespace
+
+double last_render_cpu_ms() { return t_render_cpu_ms; }
+void set_last_render_cpu_ms(double ms) { t_render_cpu_ms = ms; }
+
 Result<std::string> render_image(const Context& ctx, const PreparedImage& p, int out_fd) {
-  if (ctx.isolation) return render_isolated(*ctx.isolation, ctx, p, out_fd);
+  if (ctx.isolation) return render_isolated(*ctx.isolation, ctx, p, out_fd);  // sets the CPU time itself
+  // This thread's time: libvips' worker threads, when it uses any, are not counted.
+  const double start = cpu_ms(CLOCK_THREAD_CPUTIME_ID);
+  auto out = render_here(ctx, p, out_fd);
+  t_render_cpu_ms = cpu_ms(CLOCK_THREAD_CPUTIME_ID) - start;
+  return out;
+}
+
+namespace {
+Result<std::string> render_here(const Context& ctx, const PreparedImage& p, int out_fd) {
   if (!p.header) return Error::internal("source.header", "render without a source header");
   const Rect at = p.at;
   source::DecodeRequest request = decode_request(p);
@@ -210,5 +234,6 @@ Result<std::string> render_image(const Context& ctx, const PreparedImage& p, int
     return Error::internal("codec.decode", p.file.path.string() + ": " + msg);
   }
 }
+}  // namespace
 
 }  // namespace sipi::service

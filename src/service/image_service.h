@@ -42,6 +42,10 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
 // file, spool.h) the image is written there as it is encoded and the result is empty. Errors:
 // 500 codec.* (codec.crashed: the helper died on this file, now or before).
 Result<std::string> render_image(const Context& ctx, const PreparedImage& p, int out_fd = -1);
+// The CPU time, in ms, of this thread's last render_image (a helper's whole process time for
+// its render, libvips' threads included): what the derivative cache weighs a second render by.
+double last_render_cpu_ms();
+void set_last_render_cpu_ms(double ms);  // render_isolated's, from the helper's answer
 
 // The resampling kernel the configuration chooses for an output format.
 ScalingQuality scaling_for(const Context& ctx, iiif::Format f);

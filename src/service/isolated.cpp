@@ -222,11 +222,16 @@ Result<isolation::Answer> do_render(std::string_view body, int spool_fd) {
   // decoders'. Global to libvips, so only here, where one job at a time runs; back to one for
   // the next.
   vips_concurrency_set(p.threads);
+  timespec t0{}, t1{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);  // one job at a time: the whole process is this render
   auto out = render_image(ctx, p, spool_fd);
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
   vips_concurrency_set(1);
   const auto counts = source::take_tile_cache_counts();
   if (!out) return out.error();
-  return isolation::Answer{json{{"tile_hits", counts.hits}, {"tile_misses", counts.misses}}, std::move(*out)};
+  const double cpu_ms = static_cast<double>(t1.tv_sec - t0.tv_sec) * 1e3 + static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e6;
+  return isolation::Answer{json{{"tile_hits", counts.hits}, {"tile_misses", counts.misses}, {"cpu_ms", cpu_ms}},
+                           std::move(*out)};
 }
 
 // A whole level's pixels (Lua's SipiImage.new): the server wraps them as an image again.
@@ -320,6 +325,7 @@ Result<std::string> render_isolated(isolation::Pool& pool, const Context& ctx, c
   auto a = pool.call("render", render_job(ctx, p), key_of(p.file.path, p.file.mtime_ns, p.file.bytes), affinity, out_fd);
   if (!a) return a.error();
   metrics().tile_cache(a->meta.value("tile_hits", std::uint64_t{0}), a->meta.value("tile_misses", std::uint64_t{0}));
+  set_last_render_cpu_ms(a->meta.value("cpu_ms", 0.0));
   return std::move(a->payload);
 }
 

@@ -56,6 +56,8 @@ Result<ImageBody> serve_image(const Context& ctx, const PreparedImage& p) {
     }
   }
   auto body = render_image(ctx, p, spool ? spool->fd : -1);
+  // What a second render would cost: the cache stores cheap derivatives only once they recur.
+  const double cost_ms = last_render_cpu_ms();
   metrics().image_rendered();
   if (!ctx.isolation) {  // a helper's counts come with its answer (isolated.cpp)
     const auto counts = source::take_tile_cache_counts();
@@ -68,10 +70,10 @@ Result<ImageBody> serve_image(const Context& ctx, const PreparedImage& p) {
   if (spool) {
     if (auto done = finish_spool(*spool); !done) return done.error();
     metrics().image_spooled();
-    if (ctx.cache) ctx.cache->put_file(p.cache_key, spool->fd, spool->offset, spool->length);
+    if (ctx.cache) ctx.cache->put_file(p.cache_key, spool->fd, spool->offset, spool->length, cost_ms);
     return ImageBody{{}, std::move(spool), "image spooled"};
   }
-  if (ctx.cache) ctx.cache->put(p.cache_key, *body);
+  if (ctx.cache) ctx.cache->put(p.cache_key, *body, cost_ms);
   return ImageBody{std::move(*body), nullptr, "image"};
 }
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import start_server, stop_server
+from conftest import metric, start_server, stop_server
 from fixtures import cell_colour
 from imgutil import decode
 
@@ -105,16 +105,30 @@ def test_damaged_cache_file_is_detected_and_not_served(cached, damage):
 
 def test_file_limit_evicts_down_to_80_percent(tmp_path, root):
     cache = tmp_path / "c"
+    # Small sources, so that every derivative is cheap (well under 20 ms of CPU) even on a busy machine.
+    for name in ("s.png", "t.png"):
+        Image.new("RGB", (96, 72), (200, 40, 90)).save(root / name)
     srv = start_server(str(tmp_path), str(root), extra=f"cache_dir = '{cache}', cache_nfiles = 10,")
     try:
         for w in range(20, 45):
-            assert srv.request(f"/a.png/full/{w},/0/default.jpg")[0] == 200
-            assert len(cache_files(str(cache))) <= 10
+            # Twice: once the cache is full, a cheap derivative is stored at its second request.
+            for _ in range(2):
+                assert srv.request(f"/s.png/full/{w},/0/default.jpg")[0] == 200
+                assert len(cache_files(str(cache))) <= 10
         # The most recent entries are the ones kept.
-        assert srv.request("/a.png/full/44,/0/default.jpg")[0] == 200
-        assert served_from_cache(srv, "/a.png/full/44,/0/default.jpg") == 1
-        assert srv.request("/a.png/full/20,/0/default.jpg")[0] == 200
-        assert served_from_cache(srv, "/a.png/full/20,/0/default.jpg") == 0
+        for w, kept in ((44, 1), (20, 0)):
+            url = f"/s.png/full/{w},/0/default.jpg"
+            before = served_from_cache(srv, url)
+            assert srv.request(url)[0] == 200
+            assert served_from_cache(srv, url) == before + kept
+        # A walk of cheap one-off derivatives larger than the cache (a viewer panning, a
+        # crawler) leaves it alone instead of writing and evicting a file per request.
+        kept = cache_files(str(cache))
+        declined = metric(srv, "sipi_cache_declined_total")
+        for w in range(50, 80):
+            assert srv.request(f"/t.png/full/{w},/0/default.jpg")[0] == 200
+        assert cache_files(str(cache)) == kept
+        assert metric(srv, "sipi_cache_declined_total") == declined + 30
     finally:
         stop_server(srv)
 

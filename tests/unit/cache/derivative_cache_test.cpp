@@ -123,6 +123,89 @@ TEST(DerivativeCache, EvictsLeastRecentlyUsedDownTo80PercentOfTheFileLimit) {
   EXPECT_TRUE(c->get("k10"));
 }
 
+// Admission once the cache is full: a cheap derivative asked for once never displaces what is
+// there; asked again within as many misses as the cache holds, it is stored; an expensive one
+// is stored at once.
+constexpr double kCheap = 1.0, kExpensive = DerivativeCache::kAlwaysStoreMs;
+
+std::unique_ptr<DerivativeCache> full_cache_of_ten(const fs::path& dir) {
+  auto c = open(dir, 0, 10);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_FALSE(c->get("k" + std::to_string(i)));
+    c->put("k" + std::to_string(i), "body", kCheap);  // room: stored at the first request
+  }
+  EXPECT_EQ(c->stats().files, 10u);
+  return c;
+}
+
+TEST(DerivativeCacheAdmission, AWalkOfCheapOneOffDerivativesLeavesAFullCacheAlone) {
+  TempDir d;
+  auto c = full_cache_of_ten(d.path);
+  for (int pass = 0; pass < 3; ++pass) {  // a walk larger than the cache, over and over
+    for (int i = 0; i < 40; ++i) {
+      const std::string key = "walk" + std::to_string(i);
+      ASSERT_FALSE(c->get(key));
+      c->put(key, "body", kCheap);
+    }
+  }
+  const auto s = c->stats();
+  EXPECT_EQ(s.declined, 120u);
+  EXPECT_EQ(s.writes, 10u);
+  EXPECT_EQ(s.evictions, 0u);
+  EXPECT_EQ(entries(d.path).size(), 10u);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(c->get("k" + std::to_string(i)));
+}
+
+TEST(DerivativeCacheAdmission, ACheapDerivativeAskedAgainSoonIsStored) {
+  TempDir d;
+  auto c = full_cache_of_ten(d.path);
+  EXPECT_FALSE(c->get("new"));
+  c->put("new", "body", kCheap);
+  EXPECT_EQ(c->stats().declined, 1u);
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(c->get("other" + std::to_string(i)));
+  EXPECT_FALSE(c->get("new"));
+  c->put("new", "body", kCheap);  // its second miss: stored, and the cache evicts down to 8
+  EXPECT_TRUE(c->get("new"));
+  EXPECT_EQ(c->stats().files, 8u);
+  EXPECT_EQ(c->stats().evictions, 3u);
+}
+
+TEST(DerivativeCacheAdmission, ACheapDerivativeAskedAgainOnlyAfterManyOtherMissesIsNot) {
+  TempDir d;
+  auto c = full_cache_of_ten(d.path);
+  EXPECT_FALSE(c->get("new"));
+  // More misses than the window holds (the cache's 10 entries, at least 16): forgotten.
+  for (int i = 0; i < 16; ++i) EXPECT_FALSE(c->get("other" + std::to_string(i)));
+  EXPECT_FALSE(c->get("new"));
+  c->put("new", "body", kCheap);
+  EXPECT_FALSE(c->get("new"));
+  EXPECT_EQ(c->stats().files, 10u);
+}
+
+TEST(DerivativeCacheAdmission, AnExpensiveDerivativeIsStoredAtItsFirstRequest) {
+  TempDir d;
+  auto c = full_cache_of_ten(d.path);
+  EXPECT_FALSE(c->get("2000,"));
+  c->put("2000,", "body", kExpensive);
+  EXPECT_TRUE(c->get("2000,"));
+  EXPECT_EQ(c->stats().declined, 0u);
+  EXPECT_EQ(c->stats().files, 8u);
+}
+
+TEST(DerivativeCacheAdmission, UnderTheByteLimitTheWindowFollowsTheMeanEntrySize) {
+  TempDir d;
+  auto c = open(d.path, 100 * 1000, 0);  // room for ~50 entries of 2000 bytes
+  for (int i = 0; i < 49; ++i) c->put("k" + std::to_string(i), std::string(1900, 'x'), kCheap);
+  ASSERT_EQ(c->stats().files, 49u);
+  EXPECT_FALSE(c->get("new"));
+  c->put("new", std::string(6000, 'x'), kCheap);  // would pass the byte limit: declined
+  EXPECT_EQ(c->stats().declined, 1u);
+  for (int i = 0; i < 30; ++i) EXPECT_FALSE(c->get("other" + std::to_string(i)));  // < ~50 misses
+  EXPECT_FALSE(c->get("new"));
+  c->put("new", std::string(6000, 'x'), kCheap);
+  EXPECT_TRUE(c->get("new"));
+}
+
 TEST(DerivativeCache, KeepsTheByteLimitAndSkipsBodiesLargerThanTheCache) {
   TempDir d;
   const std::uint64_t limit = 20000;
