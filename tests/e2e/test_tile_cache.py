@@ -74,6 +74,22 @@ def test_viewer_tiles_share_one_decoded_codestream_tile(tmp_path, images, ident,
             assert np.array_equal(tile_pixels(on, ident, region, size), tile_pixels(off, ident, region, size)), region
 
 
+@pytest.mark.parametrize("ident,misses,hits", [("classic.jp2", 0, 0), ("ht.j2c", 6, 6)])
+def test_ht_regions_across_many_tiles_share_them(tmp_path, images, ident, misses, hits):
+    # Two full-resolution regions across the same six 512² codestream tiles of the 1.4 Mpx
+    # level: HT tiles are decoded whole anyway, so the second region is cut from the first's;
+    # a classic region across more than four tiles decodes only its parts and keeps nothing.
+    root, pixels = images
+    with with_and_without_cache(tmp_path, root) as (on, off):
+        for region in ["100,100,1100,900", "50,50,1200,950"]:
+            x, y, w, h = map(int, region.split(","))
+            got = tile_pixels(on, ident, region)
+            assert np.array_equal(got, pixels[y:y + h, x:x + w]), region
+            assert np.array_equal(tile_pixels(off, ident, region), got), region
+        assert metric(on, "sipi_decoded_tile_cache_misses_total") == misses
+        assert metric(on, "sipi_decoded_tile_cache_hits_total") == hits
+
+
 def test_the_cache_is_a_quarter_of_the_decode_budget_at_most(tmp_path, images):
     root, _ = images
     srv = start_server(str(tmp_path), str(root), extra="max_decode_memory = '100M',")

@@ -67,9 +67,10 @@ TileCache& decoded_tiles();
 std::string tile_key(const std::string& path, std::int64_t mtime_ns, int reduce, std::uint64_t tile);
 
 // Decodes `rect` of the level `reduce` from whole codestream tiles, through the cache (tiles.cpp).
-// Nothing when the request takes the plain path: the cache is off, the region covers its tiles or
-// more than four of them on a level larger than kWholeLevelPixels, a tile is too big to keep, a
-// classic tile is touched the first time, or the region spans classic tiles not all kept.
+// Nothing when the request takes the plain path: the cache is off, the region covers its tiles,
+// a tile (or an HT region's tiles together) is too big to keep, the region spans more than four
+// classic tiles on a level larger than kWholeLevelPixels, a classic tile is touched the first
+// time, or the region spans classic tiles not all kept.
 // `threads` as for decode_jp2_pixels.
 std::optional<Result<vips::VImage>> decode_from_tiles(const std::filesystem::path& path, std::int64_t mtime_ns,
                                                       const Jp2Index& ix, const ImageShape& shape, int reduce,

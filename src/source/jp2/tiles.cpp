@@ -19,7 +19,10 @@ struct TileAt {
   std::shared_ptr<const Pixels> pixels;
 };
 
-constexpr std::size_t kMaxTiles = 4;
+// Classic tiles: a region across more than this decodes only its parts (whole classic tiles
+// cost more). HT tiles are decoded whole anyway, so a region across any number of them goes
+// through the cache, as long as they take at most an eighth of it (TileCache::fits).
+constexpr std::size_t kMaxClassicTiles = 4;
 // The tile number of a whole-level entry.
 constexpr std::uint64_t kWholeLevel = ~std::uint64_t{0};
 
@@ -30,8 +33,8 @@ Result<Pixels> decode_whole(const std::filesystem::path& path, const Jp2Index& i
   return decode_jp2_pixels(path, ix, reduce, box, threads);
 }
 
-// The tiles `rect` touches; the whole level instead of more than four tiles when it is small;
-// nothing otherwise.
+// The tiles `rect` touches; the whole level instead of more than kMaxClassicTiles when it is
+// small; else nothing for a classic file, and the tiles for an HT one.
 std::optional<std::vector<TileAt>> tiles_of(const Jp2Index& ix, int reduce, Rect rect) {
   const std::uint64_t s = std::uint64_t{1} << reduce;
   auto level_of = [&](std::uint64_t p) { return static_cast<std::int64_t>((p + s - 1) / s); };
@@ -39,10 +42,10 @@ std::optional<std::vector<TileAt>> tiles_of(const Jp2Index& ix, int reduce, Rect
   if (!span) return std::nullopt;
   const auto [x0, y0, x1, y1, tx0, ty0, tx1, ty1] = *span;
   if (tx1 >= ix.tiles_across || ty1 >= ix.tiles_down) return std::nullopt;
-  if ((tx1 - tx0 + 1) * (ty1 - ty0 + 1) > kMaxTiles) {
+  if ((tx1 - tx0 + 1) * (ty1 - ty0 + 1) > kMaxClassicTiles) {
     const Rect level{0, 0, level_of(ix.x_siz), level_of(ix.y_siz)};
-    if (level.w * level.h > kWholeLevelPixels) return std::nullopt;
-    return std::vector<TileAt>{{kWholeLevel, level, {}, nullptr}};
+    if (level.w * level.h <= kWholeLevelPixels) return std::vector<TileAt>{{kWholeLevel, level, {}, nullptr}};
+    if (!ix.high_throughput) return std::nullopt;
   }
   std::vector<TileAt> out;
   for (std::uint64_t ty = ty0; ty <= ty1; ++ty) {
@@ -72,6 +75,8 @@ std::optional<Result<vips::VImage>> decode_from_tiles(const std::filesystem::pat
     covered += t.box.w * t.box.h;
     if (t.box.w <= 0 || t.box.h <= 0 || !cache.fits(static_cast<std::uint64_t>(t.box.w * t.box.h) * px_bytes)) return std::nullopt;
   }
+  // An HT region's tiles all go into the cache: together they must fit as one tile would.
+  if (ix.high_throughput && !cache.fits(static_cast<std::uint64_t>(covered) * px_bytes)) return std::nullopt;
   const bool whole_level = tiles->front().index == kWholeLevel;
   // Whole tiles asked for: nothing to share. A whole level is: other sizes and regions of it follow.
   if (!whole_level && covered <= rect.w * rect.h) return std::nullopt;
