@@ -295,7 +295,38 @@ Result<Answer> Pool::exchange(const std::string& msg, std::string_view op, const
     ~Release() { p->release(i); }
   } release_on_exit{this, slot};
 
-  bool timed_out = false;
+  // A helper killed with SIGKILL from outside (the OOM killer, an operator) may have died before
+  // the job reached it, even with the job sent: the socket took it. That is not the file's
+  // fault, so such a job runs once more on a new helper, and only a second death blames the file.
+  for (int run = 0;; ++run) {
+    bool timed_out = false;
+    auto reply = send_and_receive(h, msg, pass, timed_out);
+    if (!reply) return reply.error();
+    if (*reply) return read_answer(**reply, h.area);
+    std::string reason = bury(h, timed_out);
+    std::string tail = stderr_tail(h);
+    close_fd(h.err);
+    {
+      std::lock_guard lock(stats_mu_);
+      ++crashes_[reason];
+    }
+    // A spooled render starts again on an empty spool file.
+    const bool rewound = pass < 0 || (::ftruncate(pass, 0) == 0 && ::lseek(pass, 0, SEEK_SET) == 0);
+    if (reason == "killed" && run == 0 && rewound) {
+      log::warning("decode helper killed; its job runs again on a new helper",
+                   {{"op", std::string(op)}, {"path", file.path}, {"stderr", tail}});
+      continue;  // send_and_receive starts the new helper
+    }
+    poison_.add(file);
+    log::error("decode helper crashed", {{"reason", reason}, {"op", std::string(op)}, {"path", file.path},
+                                         {"stderr", tail}});
+    // Replaced now, so that the pool stays warm (a failed start is retried on the next job).
+    (void)spawn(h);
+    return Error::internal("codec.crashed", file.path + ": decode helper died (" + reason + ")");
+  }
+}
+
+Result<std::optional<std::string>> Pool::send_and_receive(Helper& h, const std::string& msg, int pass, bool& timed_out) {
   // A helper that is not running, or that died while idle (the job cannot be sent), is
   // (re)started; that is not the file's fault, so nothing is poisoned. Two tries.
   // A helper that died before its hello (killed, or a failed start) is treated the same way:
@@ -312,6 +343,7 @@ Result<Answer> Pool::exchange(const std::string& msg, std::string_view op, const
         close_fd(h.err);
         log::error("decode helper did not start", {{"reason", reason}, {"stderr", tail}});
         failure = "decode helper did not start: " + reason;
+        timed_out = false;
         continue;
       }
       h.ready = true;
@@ -327,23 +359,7 @@ Result<Answer> Pool::exchange(const std::string& msg, std::string_view op, const
     }
   }
   if (!sent) return Error::internal("codec.unavailable", failure);
-  std::optional<std::string> reply = receive_message(h.sock, timed_out);
-  if (!reply) {
-    std::string reason = bury(h, timed_out);
-    std::string tail = stderr_tail(h);
-    close_fd(h.err);
-    poison_.add(file);
-    {
-      std::lock_guard lock(stats_mu_);
-      ++crashes_[reason];
-    }
-    log::error("decode helper crashed", {{"reason", reason}, {"op", std::string(op)}, {"path", file.path},
-                                         {"stderr", tail}});
-    // Replaced now, so that the pool stays warm (a failed start is retried on the next job).
-    (void)spawn(h);
-    return Error::internal("codec.crashed", file.path + ": decode helper died (" + reason + ")");
-  }
-  return read_answer(*reply, h.area);
+  return receive_message(h.sock, timed_out);
 }
 
 std::string Pool::metrics_text() const {

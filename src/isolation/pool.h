@@ -77,6 +77,10 @@ class Pool {
   explicit Pool(PoolSettings s) : s_(std::move(s)) {}
   bool spawn(Helper& h);
   Result<Answer> exchange(const std::string& msg, std::string_view op, const FileKey& file, Affinity affinity, int pass = -1);
+  // Sends `msg` to helper `h` (starting it, or a replacement, as needed) and waits for the
+  // reply: nothing when the helper died or timed out on the job (timed_out says which).
+  // Errors: 500 codec.unavailable (no helper could take the job).
+  Result<std::optional<std::string>> send_and_receive(Helper& h, const std::string& msg, int pass, bool& timed_out);
   // Reaps a helper that stopped answering; returns the reason for the log and metrics.
   std::string bury(Helper& h, bool timed_out);
   std::string stderr_tail(Helper& h);
