@@ -42,8 +42,9 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
 // file, spool.h) the image is written there as it is encoded and the result is empty. Errors:
 // 500 codec.* (codec.crashed: the helper died on this file, now or before).
 Result<std::string> render_image(const Context& ctx, const PreparedImage& p, int out_fd = -1);
-// The CPU time, in ms, of this thread's last render_image (a helper's whole process time for
-// its render, libvips' threads included): what the derivative cache weighs a second render by.
+// What this thread's last render_image cost, in ms: a helper's process CPU time for it
+// (libvips' threads included), or the elapsed time of a render in the server process. The
+// derivative cache weighs a second render by it.
 double last_render_cpu_ms();
 void set_last_render_cpu_ms(double ms);  // render_isolated's, from the helper's answer
 
