@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -17,6 +16,7 @@
 #include "core/form.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/temp_file.h"
 
 namespace sipi::cache {
 namespace fs = std::filesystem;
@@ -68,19 +68,6 @@ std::int64_t now_ns() {
   timespec t{};
   ::clock_gettime(CLOCK_REALTIME, &t);
   return static_cast<std::int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
-}
-
-// This host's name for temporary file names (the directory may be shared over NFS).
-const std::string& host_tag() {
-  static const std::string tag = [] {
-    char buf[256] = {};
-    std::string h = ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "host";
-    for (char& c : h) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') c = '_';
-    }
-    return h.empty() ? std::string("host") : h;
-  }();
-  return tag;
 }
 
 enum class Read { ok, absent, damaged };

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/temp_file.h"
 #include "isolation/supervise.h"
 #include "source/codec.h"
 
@@ -83,7 +84,7 @@ struct Run {
     args.insert(args.end(), o.convert_args.begin(), o.convert_args.end());
     auto c = isolation::run_child(args, {true, ""});
     if (c.signal != 0) {
-      fs::remove(out.parent_path() / ("." + out.filename().string() + ".sipi-" + std::to_string(c.pid) + ".tmp"), ec);
+      fs::remove(temp_path_for(out, c.pid), ec);
       return {Outcome::failed, "the image decoder crashed (" + isolation::signal_name(c.signal) + ")", {}};
     }
     json report = json::parse(c.stdout_text, nullptr, false);
@@ -195,6 +196,11 @@ std::string migrate_options_from(const std::vector<std::string>& args, const std
 }
 
 int run_migrate(const MigrateOptions& o) {
+  // What an interrupted run (Ctrl-C, a kill, a power cut) left half written: never under an
+  // output's name, only under its temporary one, removed now.
+  if (const std::size_t stale = remove_stale_temps(o.target); stale > 0 && !o.json) {
+    std::cerr << "removed " << stale << " temporary file" << (stale == 1 ? "" : "s") << " left by an interrupted run\n";
+  }
   Run run{o, images_below(o.source)};
   run.progress = !o.json && ::isatty(2);
   const unsigned jobs = o.jobs > 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());

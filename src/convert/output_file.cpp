@@ -2,11 +2,12 @@
 
 #include <unistd.h>
 
+#include "core/temp_file.h"
+
 namespace sipi::convert {
 
 OutputFile::OutputFile(std::filesystem::path final_path) : final_(std::move(final_path)) {
-  auto dir = final_.parent_path();
-  temp_ = dir / ("." + final_.filename().string() + ".sipi-" + std::to_string(::getpid()) + ".tmp");
+  temp_ = temp_path_for(final_, ::getpid());
 }
 
 OutputFile::~OutputFile() {

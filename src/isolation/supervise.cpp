@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/environment.h"
+#include "core/temp_file.h"
 
 namespace sipi::isolation {
 namespace {
@@ -127,9 +128,8 @@ int run_supervised(char** argv, const CrashReport& report) {
   const int st_sig = r.signal;
   // Killed: remove the half-written output (cli::OutputFile's name for it in that process).
   if (!report.output.empty()) {
-    std::filesystem::path out(report.output);
     std::error_code ec;
-    std::filesystem::remove(out.parent_path() / ("." + out.filename().string() + ".sipi-" + std::to_string(pid) + ".tmp"), ec);
+    std::filesystem::remove(temp_path_for(report.output, pid), ec);
   }
   const std::string why = "the image decoder crashed (" + signal_name(st_sig) + ") on " + report.input;
   if (report.json) {

@@ -102,6 +102,33 @@ def test_a_second_run_skips_what_is_done_and_redoes_what_changed(tree):
     assert (docs[-1]["converted"], docs[-1]["skipped"]) == (1, 2)
 
 
+def test_a_run_removes_what_an_interrupted_one_left(tree):
+    # An interrupted run (Ctrl-C, kill -9, a power cut) leaves an output only under its
+    # temporary name, never its own; the next run removes such files: this host's once their
+    # process is gone, another host's (shared storage) once a day old.
+    src, dst, _ = tree
+    (src / "broken" / "cut.jp2").unlink()
+    host = subprocess.run(["hostname"], capture_output=True, text=True).stdout.strip()
+    tag = "".join(c if c.isalnum() or c in "-." else "_" for c in host)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (dst / "a" / "b").mkdir(parents=True)
+    dead = dst / "a" / "b" / f".x.jp2.sipi-{tag}-{gone.pid}.tmp"
+    alive = dst / f".y.jp2.sipi-{tag}-{os.getpid()}.tmp"  # a writer still at work
+    old_foreign = dst / ".z.jp2.sipi-other-host-1234.tmp"
+    new_foreign = dst / ".y.jp2.sipi-other-host-5678.tmp"
+    for f in (dead, alive, old_foreign, new_foreign):
+        f.write_bytes(b"half an image")
+    two_days_ago = os.path.getmtime(old_foreign) - 2 * 86400
+    os.utime(old_foreign, (two_days_ago, two_days_ago))
+    r = sipi("convert", "--recursive", src, dst, "--htj2k")
+    assert r.returncode == 0, r.stderr
+    assert "removed 2 temporary files left by an interrupted run" in r.stderr
+    assert not dead.exists() and not old_foreign.exists()
+    assert alive.exists() and new_foreign.exists()
+    assert sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*.jp2")) == ["a/b/x.jp2", "y.jp2", "z.jp2"]
+
+
 @pytest.mark.parametrize("args,message", [
     (["--recursive", "{src}", "{dst}"], "--recursive needs --format (or --htj2k)"),
     (["--recursive", "{src}", "{src}/inner", "--htj2k"], "must not be inside the input directory"),

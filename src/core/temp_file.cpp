@@ -1,0 +1,61 @@
+#include "core/temp_file.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <regex>
+
+namespace sipi {
+namespace fs = std::filesystem;
+
+const std::string& host_tag() {
+  static const std::string tag = [] {
+    char buf[256] = {};
+    std::string h = ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "host";
+    for (char& c : h) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') c = '_';
+    }
+    return h.empty() ? std::string("host") : h;
+  }();
+  return tag;
+}
+
+fs::path temp_path_for(const fs::path& final_path, pid_t pid) {
+  return final_path.parent_path() /
+         ("." + final_path.filename().string() + ".sipi-" + host_tag() + "-" + std::to_string(pid) + ".tmp");
+}
+
+std::size_t remove_stale_temps(const fs::path& root) {
+  // Host names hold no '-'-free guarantee: the pid is the last field.
+  static const std::regex kTemp(R"(^\..+\.sipi-(.+)-([0-9]+)\.tmp$)");
+  const auto day_ago = fs::file_time_type::clock::now() - std::chrono::hours(24);
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end; it != end;
+       it.increment(ec)) {
+    if (ec) break;
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name[0] != '.') continue;
+    if (it->is_directory(ec)) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    std::smatch m;
+    if (!it->is_regular_file(ec) || !std::regex_match(name, m, kTemp)) continue;
+    bool stale;
+    if (m[1].str() == host_tag()) {
+      const long pid = std::stol(m[2].str());
+      stale = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+    } else {
+      stale = it->last_write_time(ec) < day_ago && !ec;
+    }
+    if (stale && fs::remove(it->path(), ec)) ++removed;
+  }
+  return removed;
+}
+
+}  // namespace sipi
