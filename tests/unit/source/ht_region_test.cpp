@@ -49,6 +49,10 @@ class HtRegion : public sipi::test::Jp2Samples {
       expect_region(**threaded, full, all, tolerance, file.filename().string() + " threaded, level " + std::to_string(li));
     }
   }
+
+  // A file whose first tile-part header holds a marker OpenJPH 0.9 would skip: that tile goes
+  // to OpenJPEG, with the source's pixels, and the others stay OpenJPH's.
+  static void tile_part_marker_goes_to_openjpeg(const std::string& cs, const std::string& name);
 };
 
 std::string codestream(const std::string& path) {
@@ -62,6 +66,33 @@ std::string coc_like_cod(const std::string& cs) {
   const std::size_t cod = cs.find("\xFF\x52");
   if (cod == std::string::npos) return "";
   return std::string("\xFF\x53\x00\x09\x00\x00", 6) + cs.substr(cod + 9, 5);
+}
+
+// `cs` with `segment` put first in the first tile-part header (its Psot grown to match).
+std::string with_tile_part_segment(std::string cs, const std::string& segment) {
+  const std::size_t sot = cs.find("\xFF\x90");
+  if (sot == std::string::npos) return "";
+  cs.insert(sot + 12, segment);
+  auto psot = static_cast<std::uint32_t>((static_cast<unsigned char>(cs[sot + 6]) << 24) |
+                                         (static_cast<unsigned char>(cs[sot + 7]) << 16) |
+                                         (static_cast<unsigned char>(cs[sot + 8]) << 8) | static_cast<unsigned char>(cs[sot + 9]));
+  psot += static_cast<std::uint32_t>(segment.size());
+  for (int i = 0; i < 4; ++i) cs[sot + 6 + static_cast<std::size_t>(i)] = static_cast<char>(psot >> (24 - 8 * i));
+  return cs;
+}
+
+// An RGN segment that shifts nothing: Lrgn 5, component 0, implicit style, shift 0.
+const std::string kNeutralRgn("\xFF\x5E\x00\x05\x00\x00\x00", 7);
+
+// A POC segment with one entry that repeats COD's own progression over every resolution,
+// component and layer, so the packets come in the same order. "" without COD.
+std::string poc_like_cod(const std::string& cs) {
+  const std::size_t cod = cs.find("\xFF\x52");
+  if (cod == std::string::npos) return "";
+  const char order = cs[cod + 5], layers_hi = cs[cod + 6], layers_lo = cs[cod + 7];
+  const char levels = cs[cod + 9];
+  // RSpoc 0, CSpoc 0, LYEpoc = the layers, REpoc = levels + 1, CEpoc 3, Ppoc = COD's order.
+  return std::string("\xFF\x5F\x00\x09\x00\x00", 6) + layers_hi + layers_lo + static_cast<char>(levels + 1) + '\x03' + order;
 }
 
 }  // namespace
@@ -106,20 +137,29 @@ TEST_F(HtRegion, SipiWriterLosslessAndLossy) {
 TEST_F(HtRegion, CocMarkerGoesToOpenJpeg) {
   run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + p("g.j2c") +
       "' -reversible true -num_decomps 4 -tile_size '{256,256}'");
-  std::string cs = codestream(p("g.j2c"));
-  const std::size_t sot = cs.find("\xFF\x90");
-  ASSERT_NE(sot, std::string::npos);
+  const std::string cs = codestream(p("g.j2c"));
   const std::string coc = coc_like_cod(cs);
   ASSERT_FALSE(coc.empty());
-  cs.insert(sot + 12, coc);
-  auto psot = static_cast<std::uint32_t>((static_cast<unsigned char>(cs[sot + 6]) << 24) |
-                                         (static_cast<unsigned char>(cs[sot + 7]) << 16) |
-                                         (static_cast<unsigned char>(cs[sot + 8]) << 8) | static_cast<unsigned char>(cs[sot + 9]));
-  psot += static_cast<std::uint32_t>(coc.size());
-  for (int i = 0; i < 4; ++i) cs[sot + 6 + static_cast<std::size_t>(i)] = static_cast<char>(psot >> (24 - 8 * i));
-  std::ofstream(p("h.j2c"), std::ios::binary) << cs;
+  tile_part_marker_goes_to_openjpeg(with_tile_part_segment(cs, coc), "h.j2c");
+}
 
-  const fs::path file = dir_ / "h.j2c";
+// The other tile-part markers OpenJPH 0.9 skips, each harmless here (so OpenJPEG's pixels are
+// the source's): a region of interest shifted by nothing, and a progression change to the same order.
+TEST_F(HtRegion, RgnAndPocMarkersGoToOpenJpeg) {
+  run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + p("k.j2c") +
+      "' -reversible true -num_decomps 4 -tile_size '{256,256}'");
+  const std::string cs = codestream(p("k.j2c"));
+  const std::string poc = poc_like_cod(cs);
+  ASSERT_FALSE(poc.empty());
+  tile_part_marker_goes_to_openjpeg(with_tile_part_segment(cs, kNeutralRgn), "rgn.j2c");
+  tile_part_marker_goes_to_openjpeg(with_tile_part_segment(cs, poc), "poc.j2c");
+}
+
+void HtRegion::tile_part_marker_goes_to_openjpeg(const std::string& cs, const std::string& name) {
+  ASSERT_FALSE(cs.empty());
+  std::ofstream(p(name), std::ios::binary) << cs;
+  SCOPED_TRACE(name);
+  const fs::path file = dir_ / name;
   auto shape = sipi::source::probe(file, 0);
   ASSERT_TRUE(shape);
   auto ix = sipi::source::index_jp2(file);
