@@ -31,6 +31,7 @@ struct ImageShape {
   Dim tile;                   // native tile size, {0,0} when not tiled
   std::string icc;            // JPEG 2000: the colr box's ICC profile, which libvips 8.14 does not attach
   bool cmyk = false;          // JPEG 2000: enumerated CMYK, which libvips 8.14 reads as RGBA
+  Dim origin;                 // JPEG 2000: the image offset (SIZ XOsiz, YOsiz), which libvips 8.14 mishandles
 };
 
 }  // namespace sipi::source

@@ -222,3 +222,44 @@ def test_lossy_short_last_tile_row_is_coded_right(tmp_path):
     # Lossless keeps the levels asked for (the reversible path is exact at any tile height).
     sipi("convert", "--htj2k", "--Clevels", "6", src, tmp_path / "lossless.jp2")
     assert cod_fields(main_header(tmp_path / "lossless.jp2"))["levels"] == 6
+
+
+
+def test_files_with_an_image_offset_are_served_and_converted_exactly(tmp_path):
+    # An image offset on the reference grid (SIZ XOsiz/YOsiz): libvips 8.14's loader crashes on
+    # such tiled files and shifts the pixels of the others, so sipi decodes them with OpenJPEG.
+    # Classic and HT, tiled and not; the reference is the source, and OpenJPEG's own -r 1.
+    a = smooth(300, 420, 3)
+    Image.fromarray(a).save(tmp_path / "src.ppm")
+    images = tmp_path / "images"
+    images.mkdir()
+    ppm = str(tmp_path / "src.ppm")
+    for name, cmd in [("classic-tiled.jp2", ["opj_compress", "-i", ppm, "-d", "17,9", "-t", "256,256", "-n", "3"]),
+                      ("classic.jp2", ["opj_compress", "-i", ppm, "-d", "17,9", "-n", "3"]),
+                      ("ht-tiled.j2c", ["ojph_compress", "-i", ppm, "-reversible", "true", "-image_offset", "{17,9}",
+                                        "-tile_size", "{256,256}", "-num_decomps", "2"]),
+                      ("ht.j2c", ["ojph_compress", "-i", ppm, "-reversible", "true", "-image_offset", "{17,9}",
+                                  "-num_decomps", "2"])]:
+        subprocess.run([*cmd, "-o", str(images / name)], check=True, capture_output=True)
+    srv = start_server(str(tmp_path), str(images), extra="cache_size = 0,")
+    try:
+        for name in ["classic-tiled.jp2", "classic.jp2", "ht-tiled.j2c", "ht.j2c"]:
+            info = srv.get_json(f"/{name}/info.json")[0]
+            assert (info["width"], info["height"]) == (420, 300), name
+            for region, (x, y, w, h) in [("full", (0, 0, 420, 300)), ("250,100,150,120", (250, 100, 150, 120))]:
+                status, _, body = srv.request(f"/{name}/{region}/max/0/default.png")
+                assert status == 200, (name, region, body)
+                assert np.array_equal(np.asarray(decode(body)), a[y:y + h, x:x + w]), (name, region)
+            # The half-resolution level: ceil(437 / 2) - ceil(17 / 2) = 210 wide, as OpenJPEG makes it.
+            ref = tmp_path / f"{name}-r1.ppm"
+            subprocess.run(["opj_decompress", "-i", str(images / name), "-o", str(ref), "-r", "1"], check=True,
+                           capture_output=True)
+            want = np.asarray(Image.open(ref))
+            assert want.shape == (150, 210, 3)
+            status, _, body = srv.request(f"/{name}/full/210,/0/default.png")
+            assert status == 200 and np.array_equal(np.asarray(decode(body)), want), name
+            out = tmp_path / f"{name}.tif"
+            sipi("convert", images / name, out)
+            assert np.array_equal(np.asarray(Image.open(out)), a), name
+    finally:
+        stop_server(srv)

@@ -60,9 +60,13 @@ Result<ImageShape> probe_jp2(const std::filesystem::path& path) {
   s.size = {static_cast<std::int64_t>(image->x1 - image->x0), static_cast<std::int64_t>(image->y1 - image->y0)};
   if (s.size.w < 1 || s.size.h < 1 || resolutions < 1) return Error::internal("codec.header", "empty JPEG 2000");
   s.tile = ntiles > 1 ? tile : Dim{0, 0};
+  s.origin = {static_cast<std::int64_t>(image->x0), static_cast<std::int64_t>(image->y0)};
   for (int k = 0; k < resolutions && k < 32; ++k) {
+    // A level spans ceil(x1 / 2^k) - ceil(x0 / 2^k) samples on the reference grid's terms.
     std::int64_t f = std::int64_t{1} << k;
-    Dim d{(s.size.w + f - 1) / f, (s.size.h + f - 1) / f};
+    auto up = [f](std::int64_t v) { return (v + f - 1) / f; };
+    Dim d{up(s.origin.w + s.size.w) - up(s.origin.w), up(s.origin.h + s.size.h) - up(s.origin.h)};
+    if (d.w < 1 || d.h < 1) break;  // an offset image can vanish at a level: the smallest is the one before
     s.levels.push_back({d, k, -1});
     if (d.w == 1 && d.h == 1) break;
   }
@@ -73,6 +77,19 @@ Result<ImageShape> probe_jp2(const std::filesystem::path& path) {
 // held as 32-bit integers while decoding: 8 MP RGB is 96 MB); larger ones go through libvips,
 // which decodes tile by tile.
 constexpr std::int64_t kDirectMaxPixels = 8 << 20;
+
+// An image offset on the reference grid (SIZ XOsiz, YOsiz): rare (some geospatial and cropped
+// files), and beyond libvips 8.14's loader (a crash on tiled files, shifted pixels on others) and
+// the tile index, so OpenJPEG decodes such files from the file itself.
+bool has_origin(const ImageShape& s) { return s.origin.w != 0 || s.origin.h != 0; }
+
+Result<vips::VImage> decode_offset(const std::filesystem::path& path, const ImageShape& s, int reduce, Rect at, int threads) {
+  auto px = decode_jp2_file_pixels(path, s, reduce, at, threads);
+  if (!px) return px.error();
+  auto img = adopt(std::move(*px), s.cmyk, s.icc);
+  if (!img) return Error::internal("codec.decode", path.string() + ": cannot wrap pixels");
+  return *img;
+}
 
 class Jp2Codec final : public Codec {
  public:
@@ -85,6 +102,12 @@ class Jp2Codec final : public Codec {
   Result<ImageShape> probe(const std::filesystem::path& path, int) const override { return probe_jp2(path); }
 
   vips::VImage load(const std::filesystem::path& path, const ImageShape& s, const Level& l, bool) const override {
+    if (has_origin(s)) {
+      // libvips 8.14 crashes on such files or returns wrong pixels: OpenJPEG, the whole level.
+      auto v = decode_offset(path, s, l.index, {0, 0, l.size.w, l.size.h}, 1);
+      if (!v) throw vips::VError(v.error().message);
+      return *v;
+    }
     vips::VImage img = vips::VImage::jp2kload(
         path.c_str(), vips::VImage::option()->set("page", l.index)->set("fail_on", VIPS_FAIL_ON_ERROR));
     if (s.cmyk) img = img.copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_CMYK));
@@ -96,6 +119,7 @@ class Jp2Codec final : public Codec {
   }
 
   Result<vips::VImage> decode(const SourceHeader& h, const DecodeRequest& r) const override {
+    if (has_origin(h.shape)) return decode_offset(h.path, h.shape, h.shape.levels[r.level].index, r.at, r.threads);
     const auto* ix = dynamic_cast<const Jp2Index*>(h.index());
     if (ix && r.at.w * r.at.h <= kDirectMaxPixels) {
       const int reduce = h.shape.levels[r.level].index;
@@ -113,6 +137,11 @@ class Jp2Codec final : public Codec {
 
   std::uint64_t decode_memory(const ImageShape& s, const DecodeRequest& r) const override {
     const auto px = [](std::int64_t w, std::int64_t h) { return static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h); };
+    if (has_origin(s) && r.level < s.levels.size()) {
+      // OpenJPEG on the whole file: up to the whole level (HT), with its structures for every tile.
+      const auto& lv = s.levels[r.level].size;
+      return px(lv.w, lv.h) * (4 * 4 + kBytesPerPixel) + px(s.size.w, s.size.h) / 4;
+    }
     std::uint64_t in = px(r.at.w, r.at.h) <= static_cast<std::uint64_t>(kDirectMaxPixels)
                            ? px(r.at.w, r.at.h) * (4 * 4 + kBytesPerPixel)  // OpenJPEG's 32-bit samples, then ours
                            : Codec::decode_memory(s, r);

@@ -33,10 +33,73 @@ OPJ_BOOL v_seek(OPJ_OFF_T to, void* user) {
   return to >= 0 && v->seek(static_cast<std::uint64_t>(to)) ? OPJ_TRUE : OPJ_FALSE;
 }
 
-}  // namespace
+// The reference-grid area OpenJPEG decodes, and where the wanted samples start on the level's
+// grid (the level's own origin included); `whole_if_ht`: the whole image instead for HT
+// codestreams (OpenJPEG 2.5.0 decodes parts of HT code-blocks wrongly).
+struct Area {
+  std::uint64_t x0, y0, x1, y1, lx, ly;
+  bool whole_if_ht = false;
+};
 
 // Below this many pixels a region is not worth OpenJPEG's threads (their start costs more).
 constexpr std::int64_t kThreadedMinPixels = 512 * 512;
+
+// Decodes `a` of the codestream in `stream` at `reduce` and returns the rect.w × rect.h samples
+// at (a.ox, a.oy) of it.
+Result<Pixels> decode_area(const std::filesystem::path& path, opj_stream_t* stream, OPJ_CODEC_FORMAT format, int reduce,
+                           Area a, Rect rect, int threads) {
+  auto fail = [&](const std::string& why) { return Error::internal("codec.decode", path.string() + ": " + why); };
+  opj::Codec codec(opj_create_decompress(format));
+  std::string err;
+  opj_set_info_handler(codec.get(), opj::quiet, nullptr);
+  opj_set_warning_handler(codec.get(), opj::quiet, nullptr);
+  opj_set_error_handler(codec.get(), opj::remember_first_error, &err);
+  opj_dparameters_t params;
+  opj_set_default_decoder_parameters(&params);
+  if (!opj_setup_decoder(codec.get(), &params)) return fail("openjpeg setup");
+  if (threads > 1 && rect.w * rect.h >= kThreadedMinPixels) opj_codec_set_threads(codec.get(), threads);
+  opj_image_t* raw = nullptr;
+  if (!opj_read_header(stream, codec.get(), &raw)) return fail("bad header: " + err);
+  opj::Image image(raw);
+  if (a.whole_if_ht) {
+    opj_codestream_info_v2_t* info = opj_get_cstr_info(codec.get());
+    const bool ht = info && info->m_default_tile_info.tccp_info && (info->m_default_tile_info.tccp_info[0].cblksty & 0x40);
+    if (info) opj_destroy_cstr_info(&info);
+    if (ht) a = {image->x0, image->y0, image->x1, image->y1, a.lx, a.ly};
+  }
+  const std::uint64_t f = std::uint64_t{1} << reduce;
+  const std::uint64_t ox = a.lx - (a.x0 + f - 1) / f, oy = a.ly - (a.y0 + f - 1) / f;
+  if (!opj_set_decoded_resolution_factor(codec.get(), static_cast<OPJ_UINT32>(reduce)) ||
+      !opj_set_decode_area(codec.get(), image.get(), static_cast<OPJ_INT32>(a.x0), static_cast<OPJ_INT32>(a.y0),
+                           static_cast<OPJ_INT32>(a.x1), static_cast<OPJ_INT32>(a.y1)) ||
+      !opj_decode(codec.get(), stream, image.get()) || !opj_end_decompress(codec.get(), stream)) {
+    return fail("decode failed: " + err);
+  }
+  const int bands = static_cast<int>(image->numcomps);
+  int prec = 0;
+  for (int c = 0; c < bands; ++c) {
+    const auto& cp = image->comps[c];
+    if (!cp.data || cp.w < ox + static_cast<std::uint64_t>(rect.w) || cp.h < oy + static_cast<std::uint64_t>(rect.h)) {
+      return fail("decoded region has an unexpected size");
+    }
+    prec = std::max(prec, static_cast<int>(cp.prec));
+  }
+  Pixels out = Pixels::allocate(rect.w, rect.h, bands, prec > 8);
+  for (int c = 0; c < bands; ++c) {
+    const auto& cp = image->comps[c];
+    const SampleScale scale(static_cast<int>(cp.prec), cp.sgnd != 0, out.wide);
+    for (std::int64_t y = 0; y < rect.h; ++y) {
+      const OPJ_INT32* src = cp.data + (oy + static_cast<std::uint64_t>(y)) * cp.w + ox;
+      const std::size_t row = static_cast<std::size_t>(y * rect.w);
+      for (std::size_t x = 0; x < static_cast<std::size_t>(rect.w); ++x) {
+        put_sample(out.data.get(), (row + x) * static_cast<std::size_t>(bands) + static_cast<std::size_t>(c), scale(src[x]), out.wide);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Index& ix, int reduce, Rect rect,
                                  int threads) {
@@ -44,7 +107,6 @@ Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Ind
   File f(path);
   if (f.fd < 0) return fail("cannot open");
   // The rectangle on the full-resolution reference grid (image offset is 0 by construction).
-  const std::uint64_t s = std::uint64_t{1} << reduce;
   const auto span = span_of(ix, reduce, rect);
   if (!span) return fail("empty region");
   const auto [x0, y0, x1, y1, tx0, ty0, tx1, ty1] = *span;
@@ -76,51 +138,27 @@ Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Ind
   opj_stream_set_read_function(stream.get(), v_read);
   opj_stream_set_skip_function(stream.get(), v_skip);
   opj_stream_set_seek_function(stream.get(), v_seek);
-  opj::Codec codec(opj_create_decompress(OPJ_CODEC_J2K));
-  std::string err;
-  opj_set_info_handler(codec.get(), opj::quiet, nullptr);
-  opj_set_warning_handler(codec.get(), opj::quiet, nullptr);
-  opj_set_error_handler(codec.get(), opj::remember_first_error, &err);
-  opj_dparameters_t params;
-  opj_set_default_decoder_parameters(&params);
-  if (!opj_setup_decoder(codec.get(), &params)) return fail("openjpeg setup");
-  if (threads > 1 && rect.w * rect.h >= kThreadedMinPixels) opj_codec_set_threads(codec.get(), threads);
-  opj_image_t* raw = nullptr;
-  if (!opj_read_header(stream.get(), codec.get(), &raw)) return fail("bad header: " + err);
-  opj::Image image(raw);
-  if (!opj_set_decoded_resolution_factor(codec.get(), static_cast<OPJ_UINT32>(reduce)) ||
-      !opj_set_decode_area(codec.get(), image.get(), static_cast<OPJ_INT32>(dx0), static_cast<OPJ_INT32>(dy0),
-                           static_cast<OPJ_INT32>(dx1), static_cast<OPJ_INT32>(dy1)) ||
-      !opj_decode(codec.get(), stream.get(), image.get()) || !opj_end_decompress(codec.get(), stream.get())) {
-    return fail("decode failed: " + err);
-  }
+  const Area area{dx0, dy0, dx1, dy1, static_cast<std::uint64_t>(rect.x), static_cast<std::uint64_t>(rect.y)};
+  return decode_area(path, stream.get(), OPJ_CODEC_J2K, reduce, area, rect, threads);
+}
 
-  // Where `rect` lies in the decoded area (at the level's resolution).
-  auto level_of = [&](std::uint64_t p) { return (p + s - 1) / s; };
-  const std::uint64_t ox = static_cast<std::uint64_t>(rect.x) - level_of(dx0);
-  const std::uint64_t oy = static_cast<std::uint64_t>(rect.y) - level_of(dy0);
-  const int bands = static_cast<int>(image->numcomps);
-  int prec = 0;
-  for (int c = 0; c < bands; ++c) {
-    const auto& cp = image->comps[c];
-    if (!cp.data || cp.w < ox + static_cast<std::uint64_t>(rect.w) || cp.h < oy + static_cast<std::uint64_t>(rect.h)) {
-      return fail("decoded region has an unexpected size");
-    }
-    prec = std::max(prec, static_cast<int>(cp.prec));
-  }
-  Pixels out = Pixels::allocate(rect.w, rect.h, bands, prec > 8);
-  for (int c = 0; c < bands; ++c) {
-    const auto& cp = image->comps[c];
-    const SampleScale scale(static_cast<int>(cp.prec), cp.sgnd != 0, out.wide);
-    for (std::int64_t y = 0; y < rect.h; ++y) {
-      const OPJ_INT32* src = cp.data + (oy + static_cast<std::uint64_t>(y)) * cp.w + ox;
-      const std::size_t row = static_cast<std::size_t>(y * rect.w);
-      for (std::size_t x = 0; x < static_cast<std::size_t>(rect.w); ++x) {
-        put_sample(out.data.get(), (row + x) * static_cast<std::size_t>(bands) + static_cast<std::size_t>(c), scale(src[x]), out.wide);
-      }
-    }
-  }
-  return out;
+Result<Pixels> decode_jp2_file_pixels(const std::filesystem::path& path, const ImageShape& shape, int reduce,
+                                      Rect rect, int threads) {
+  opj::Stream stream(opj_stream_create_default_file_stream(path.c_str(), OPJ_TRUE));
+  if (!stream) return Error::internal("codec.decode", path.string() + ": cannot open");
+  const std::int64_t f = std::int64_t{1} << reduce;
+  auto up = [f](std::int64_t v) { return (v + f - 1) / f; };
+  const std::int64_t x0 = shape.origin.w, y0 = shape.origin.h, x1 = x0 + shape.size.w, y1 = y0 + shape.size.h;
+  // The region on the reference grid: the level's samples start at its origin, up(x0).
+  const std::int64_t lx = up(x0) + rect.x, ly = up(y0) + rect.y;
+  const Area area{static_cast<std::uint64_t>(std::max(x0, lx * f)), static_cast<std::uint64_t>(std::max(y0, ly * f)),
+                  static_cast<std::uint64_t>(std::min(x1, (lx + rect.w) * f)),
+                  static_cast<std::uint64_t>(std::min(y1, (ly + rect.h) * f)), static_cast<std::uint64_t>(lx),
+                  static_cast<std::uint64_t>(ly), true};
+  char magic[2] = {0, 0};
+  jp2::File file(path);
+  const bool raw = file.fd >= 0 && file.read(0, magic, 2) && magic[0] == '\xFF' && magic[1] == '\x4F';
+  return decode_area(path, stream.get(), raw ? OPJ_CODEC_J2K : OPJ_CODEC_JP2, reduce, area, rect, threads);
 }
 
 Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const Jp2Index& ix,
