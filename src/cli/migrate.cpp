@@ -63,7 +63,7 @@ struct Run {
   const MigrateOptions& o;
   std::vector<fs::path> files;
   std::atomic<std::size_t> next{0};
-  std::mutex out_mu;
+  std::mutex out_mu{};
   std::size_t done = 0, converted = 0, skipped = 0, failed = 0;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   bool progress = false;
