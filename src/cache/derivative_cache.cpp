@@ -275,6 +275,7 @@ std::optional<std::string> DerivativeCache::get(const std::string& key) {
 }
 
 void DerivativeCache::put(const std::string& key, const std::string& body, double cost_ms) {
+  if (too_large(key, body.size())) return skipped();
   if (!admit(key, sizeof(Header) + key.size() + body.size(), cost_ms)) return;
   store(key, body.size(), fnv1a(body), [&](int fd) { return write_all(fd, body.data(), body.size()); });
 }

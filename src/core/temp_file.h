@@ -19,8 +19,8 @@ const std::string& host_tag();
 std::filesystem::path temp_path_for(const std::filesystem::path& final_path, pid_t pid);
 
 // Removes the temporary files of temp_path_for below `root` (not inside hidden directories)
-// that a writer left when it died: this host's whose process is gone at once, another host's
-// once a day old. Returns how many it removed.
+// that a writer left when it died: this host's once its process is gone and it is ten minutes
+// old, another host's once a day old. Returns how many it removed.
 std::size_t remove_stale_temps(const std::filesystem::path& root);
 
 }  // namespace sipi

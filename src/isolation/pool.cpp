@@ -201,15 +201,17 @@ std::string Pool::bury(Helper& h, bool timed_out) {
     // After EOF the process is gone or going; a helper that closed its socket but lives on is
     // killed rather than waited for.
     pid_t r = ::waitpid(h.pid, &st, timed_out ? 0 : WNOHANG);
+    bool ours = timed_out;  // a SIGKILL we sent is not "killed" from outside (exchange retries those)
     if (r == 0) {
       ::usleep(20000);
       r = ::waitpid(h.pid, &st, WNOHANG);
       if (r == 0) {
         ::kill(h.pid, SIGKILL);
+        ours = true;
         r = ::waitpid(h.pid, &st, 0);
       }
     }
-    if (r > 0 && !timed_out) reason = WIFSIGNALED(st) ? signal_reason(WTERMSIG(st)) : "exit";
+    if (r > 0 && !timed_out) reason = WIFSIGNALED(st) && !ours ? signal_reason(WTERMSIG(st)) : "exit";
   }
   h.pid = -1;
   close_fd(h.sock);

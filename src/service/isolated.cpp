@@ -24,7 +24,7 @@ json shape_json(const source::ImageShape& s) {
   for (const auto& l : s.levels) levels.push_back({l.size.w, l.size.h, l.index, l.subifd});
   return {{"format", static_cast<int>(s.format)}, {"w", s.size.w}, {"h", s.size.h}, {"pages", s.pages},
           {"page_index", s.page_index}, {"levels", levels}, {"tile", {s.tile.w, s.tile.h}}, {"cmyk", s.cmyk},
-          {"origin", {s.origin.w, s.origin.h}}};
+          {"origin", {s.origin.w, s.origin.h}}, {"ht", s.ht}};
 }
 
 source::ImageShape shape_from(const json& j, std::string icc) {
@@ -41,6 +41,7 @@ source::ImageShape shape_from(const json& j, std::string icc) {
   s.tile = {j.at("tile").at(0).get<std::int64_t>(), j.at("tile").at(1).get<std::int64_t>()};
   s.cmyk = j.at("cmyk").get<bool>();
   s.origin = {j.at("origin").at(0).get<std::int64_t>(), j.at("origin").at(1).get<std::int64_t>()};
+  s.ht = j.at("ht").get<bool>();
   s.icc = std::move(icc);
   return s;
 }

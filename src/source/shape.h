@@ -32,6 +32,7 @@ struct ImageShape {
   std::string icc;            // JPEG 2000: the colr box's ICC profile, which libvips 8.14 does not attach
   bool cmyk = false;          // JPEG 2000: enumerated CMYK, which libvips 8.14 reads as RGBA
   Dim origin;                 // JPEG 2000: the image offset (SIZ XOsiz, YOsiz), which libvips 8.14 mishandles
+  bool ht = false;            // JPEG 2000: an HTJ2K (Part 15) codestream
 };
 
 }  // namespace sipi::source

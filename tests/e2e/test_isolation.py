@@ -231,7 +231,17 @@ def test_helper_killed_during_a_job_runs_it_again_without_blame(tmp_path):
         answer = {}
         job = threading.Thread(target=lambda: answer.update(r=srv.request("/noise.png/full/max/0/default.png")))
         job.start()
-        time.sleep(0.4)  # the render (decode, then a PNG of 27 MB of noise) takes seconds
+        # Mid-render: a helper has spent a quarter of a second of CPU on it (the whole render,
+        # a decode and a PNG of 27 MB of noise, takes seconds).
+        def cpu_ticks(pid):
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        start = {pid: cpu_ticks(pid) for pid in helper_pids(srv.proc.pid)}
+        deadline = time.monotonic() + 20
+        while max(cpu_ticks(pid) - t for pid, t in start.items()) < os.sysconf("SC_CLK_TCK") // 4:
+            assert time.monotonic() < deadline and job.is_alive()
+            time.sleep(0.02)
         assert job.is_alive()
         for pid in helper_pids(srv.proc.pid):
             os.kill(pid, signal.SIGKILL)

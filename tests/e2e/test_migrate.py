@@ -105,7 +105,8 @@ def test_a_second_run_skips_what_is_done_and_redoes_what_changed(tree):
 def test_a_run_removes_what_an_interrupted_one_left(tree):
     # An interrupted run (Ctrl-C, kill -9, a power cut) leaves an output only under its
     # temporary name, never its own; the next run removes such files: this host's once their
-    # process is gone, another host's (shared storage) once a day old.
+    # process is gone and they are ten minutes old, another host's (shared storage) once a day
+    # old. A name whose pid is not a number sipi writes is left alone.
     src, dst, _ = tree
     (src / "broken" / "cut.jp2").unlink()
     host = subprocess.run(["hostname"], capture_output=True, text=True).stdout.strip()
@@ -117,15 +118,18 @@ def test_a_run_removes_what_an_interrupted_one_left(tree):
     alive = dst / f".y.jp2.sipi-{tag}-{os.getpid()}.tmp"  # a writer still at work
     old_foreign = dst / ".z.jp2.sipi-other-host-1234.tmp"
     new_foreign = dst / ".y.jp2.sipi-other-host-5678.tmp"
-    for f in (dead, alive, old_foreign, new_foreign):
+    fresh_dead = dst / f".z.jp2.sipi-{tag}-{gone.pid}.tmp"  # maybe another container's writer
+    bad_pid = dst / f".y.jp2.sipi-{tag}-99999999999999999999.tmp"
+    for f in (dead, alive, old_foreign, new_foreign, fresh_dead, bad_pid):
         f.write_bytes(b"half an image")
-    two_days_ago = os.path.getmtime(old_foreign) - 2 * 86400
-    os.utime(old_foreign, (two_days_ago, two_days_ago))
+    for f, age in ((old_foreign, 2 * 86400), (dead, 3600), (alive, 3600), (bad_pid, 3600)):
+        t = os.path.getmtime(f) - age
+        os.utime(f, (t, t))
     r = sipi("convert", "--recursive", src, dst, "--htj2k")
     assert r.returncode == 0, r.stderr
     assert "removed 2 temporary files left by an interrupted run" in r.stderr
     assert not dead.exists() and not old_foreign.exists()
-    assert alive.exists() and new_foreign.exists()
+    assert alive.exists() and new_foreign.exists() and fresh_dead.exists() and bad_pid.exists()
     assert sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*.jp2")) == ["a/b/x.jp2", "y.jp2", "z.jp2"]
 
 

@@ -43,10 +43,12 @@ Result<ImageShape> probe_jp2(const std::filesystem::path& path) {
   opj_codestream_info_v2_t* info = opj_get_cstr_info(codec.get());
   if (!info) return Error::internal("codec.header", "no codestream info");
   int resolutions = 1;
+  bool ht = false;
   Dim tile{static_cast<std::int64_t>(info->tdx), static_cast<std::int64_t>(info->tdy)};
   std::uint32_t ntiles = info->tw * info->th;
   if (info->m_default_tile_info.tccp_info) {
     resolutions = static_cast<int>(info->m_default_tile_info.tccp_info[0].numresolutions);
+    ht = (info->m_default_tile_info.tccp_info[0].cblksty & 0x40) != 0;  // HT code-blocks
   }
   opj_destroy_cstr_info(&info);
 
@@ -61,6 +63,7 @@ Result<ImageShape> probe_jp2(const std::filesystem::path& path) {
   if (s.size.w < 1 || s.size.h < 1 || resolutions < 1) return Error::internal("codec.header", "empty JPEG 2000");
   s.tile = ntiles > 1 ? tile : Dim{0, 0};
   s.origin = {static_cast<std::int64_t>(image->x0), static_cast<std::int64_t>(image->y0)};
+  s.ht = ht;
   for (int k = 0; k < resolutions && k < 32; ++k) {
     // A level spans ceil(x1 / 2^k) - ceil(x0 / 2^k) samples on the reference grid's terms.
     std::int64_t f = std::int64_t{1} << k;
@@ -137,8 +140,8 @@ class Jp2Codec final : public Codec {
 
   std::uint64_t decode_memory(const ImageShape& s, const DecodeRequest& r) const override {
     const auto px = [](std::int64_t w, std::int64_t h) { return static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h); };
-    if (has_origin(s) && r.level < s.levels.size()) {
-      // OpenJPEG on the whole file: up to the whole level (HT), with its structures for every tile.
+    if (has_origin(s) && s.ht && r.level < s.levels.size()) {
+      // OpenJPEG on the whole file, the whole level (decode_jp2_file_pixels), with its structures.
       const auto& lv = s.levels[r.level].size;
       return px(lv.w, lv.h) * (4 * 4 + kBytesPerPixel) + px(s.size.w, s.size.h) / 4;
     }

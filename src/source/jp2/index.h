@@ -71,8 +71,8 @@ Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Ind
                                  int threads = 1);
 
 // The same without an index, OpenJPEG reading the file itself: for files with an image offset
-// (shape.origin), where libvips 8.14's loader crashes or returns wrong pixels. An HT file is
-// decoded whole at the level (OpenJPEG 2.5.0 decodes parts of HT code-blocks wrongly).
+// (shape.origin), where libvips 8.14's loader crashes or returns wrong pixels. An HT file
+// (shape.ht) is decoded whole at the level (OpenJPEG 2.5.0 decodes parts of HT code-blocks wrongly).
 Result<Pixels> decode_jp2_file_pixels(const std::filesystem::path& path, const ImageShape& shape, int reduce,
                                       Rect rect, int threads = 1);
 

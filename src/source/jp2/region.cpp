@@ -34,11 +34,9 @@ OPJ_BOOL v_seek(OPJ_OFF_T to, void* user) {
 }
 
 // The reference-grid area OpenJPEG decodes, and where the wanted samples start on the level's
-// grid (the level's own origin included); `whole_if_ht`: the whole image instead for HT
-// codestreams (OpenJPEG 2.5.0 decodes parts of HT code-blocks wrongly).
+// grid (the level's own origin included).
 struct Area {
   std::uint64_t x0, y0, x1, y1, lx, ly;
-  bool whole_if_ht = false;
 };
 
 // Below this many pixels a region is not worth OpenJPEG's threads (their start costs more).
@@ -47,7 +45,7 @@ constexpr std::int64_t kThreadedMinPixels = 512 * 512;
 // Decodes `a` of the codestream in `stream` at `reduce` and returns the rect.w × rect.h samples
 // at (a.ox, a.oy) of it.
 Result<Pixels> decode_area(const std::filesystem::path& path, opj_stream_t* stream, OPJ_CODEC_FORMAT format, int reduce,
-                           Area a, Rect rect, int threads) {
+                           const Area& a, Rect rect, int threads) {
   auto fail = [&](const std::string& why) { return Error::internal("codec.decode", path.string() + ": " + why); };
   opj::Codec codec(opj_create_decompress(format));
   std::string err;
@@ -61,12 +59,6 @@ Result<Pixels> decode_area(const std::filesystem::path& path, opj_stream_t* stre
   opj_image_t* raw = nullptr;
   if (!opj_read_header(stream, codec.get(), &raw)) return fail("bad header: " + err);
   opj::Image image(raw);
-  if (a.whole_if_ht) {
-    opj_codestream_info_v2_t* info = opj_get_cstr_info(codec.get());
-    const bool ht = info && info->m_default_tile_info.tccp_info && (info->m_default_tile_info.tccp_info[0].cblksty & 0x40);
-    if (info) opj_destroy_cstr_info(&info);
-    if (ht) a = {image->x0, image->y0, image->x1, image->y1, a.lx, a.ly};
-  }
   const std::uint64_t f = std::uint64_t{1} << reduce;
   const std::uint64_t ox = a.lx - (a.x0 + f - 1) / f, oy = a.ly - (a.y0 + f - 1) / f;
   if (!opj_set_decoded_resolution_factor(codec.get(), static_cast<OPJ_UINT32>(reduce)) ||
@@ -149,12 +141,13 @@ Result<Pixels> decode_jp2_file_pixels(const std::filesystem::path& path, const I
   const std::int64_t f = std::int64_t{1} << reduce;
   auto up = [f](std::int64_t v) { return (v + f - 1) / f; };
   const std::int64_t x0 = shape.origin.w, y0 = shape.origin.h, x1 = x0 + shape.size.w, y1 = y0 + shape.size.h;
-  // The region on the reference grid: the level's samples start at its origin, up(x0).
+  // The region on the reference grid: the level's samples start at its origin, up(x0). An HT
+  // file is decoded whole (OpenJPEG 2.5.0 decodes parts of HT code-blocks wrongly).
   const std::int64_t lx = up(x0) + rect.x, ly = up(y0) + rect.y;
-  const Area area{static_cast<std::uint64_t>(std::max(x0, lx * f)), static_cast<std::uint64_t>(std::max(y0, ly * f)),
-                  static_cast<std::uint64_t>(std::min(x1, (lx + rect.w) * f)),
-                  static_cast<std::uint64_t>(std::min(y1, (ly + rect.h) * f)), static_cast<std::uint64_t>(lx),
-                  static_cast<std::uint64_t>(ly), true};
+  const auto u = [](std::int64_t v) { return static_cast<std::uint64_t>(v); };
+  const Area area = shape.ht ? Area{u(x0), u(y0), u(x1), u(y1), u(lx), u(ly)}
+                             : Area{u(std::max(x0, lx * f)), u(std::max(y0, ly * f)), u(std::min(x1, (lx + rect.w) * f)),
+                                    u(std::min(y1, (ly + rect.h) * f)), u(lx), u(ly)};
   char magic[2] = {0, 0};
   jp2::File file(path);
   const bool raw = file.fd >= 0 && file.read(0, magic, 2) && magic[0] == '\xFF' && magic[1] == '\x4F';
