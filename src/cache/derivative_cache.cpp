@@ -276,29 +276,30 @@ std::optional<std::string> DerivativeCache::get(const std::string& key) {
 
 void DerivativeCache::put(const std::string& key, const std::string& body, double cost_ms) {
   if (too_large(key, body.size())) return skipped();
-  if (!admit(key, sizeof(Header) + key.size() + body.size(), cost_ms)) return;
-  store(key, body.size(), fnv1a(body), [&](int fd) { return write_all(fd, body.data(), body.size()); });
+  const std::string name = file_name(key);
+  if (!admit(name, sizeof(Header) + key.size() + body.size(), cost_ms)) return;
+  store(key, name, body.size(), fnv1a(body), [&](int fd) { return write_all(fd, body.data(), body.size()); });
 }
 
 void DerivativeCache::put_file(const std::string& key, int fd, std::uint64_t offset, std::uint64_t length,
                                double cost_ms) {
   // Checked before the checksum, which reads the whole file.
   if (too_large(key, length)) return skipped();
-  if (!admit(key, sizeof(Header) + key.size() + length, cost_ms)) return;
+  const std::string name = file_name(key);
+  if (!admit(name, sizeof(Header) + key.size() + length, cost_ms)) return;
   std::uint64_t sum = 0;
   if (!fnv_of_file(fd, offset, length, sum)) {
     log::warning("derivative cache: spool file unreadable", {{"error", std::strerror(errno)}});
     return skipped();
   }
-  store(key, length, sum, [&](int to) { return copy_range(fd, offset, length, to); });
+  store(key, name, length, sum, [&](int to) { return copy_range(fd, offset, length, to); });
 }
 
 template <class WriteBody>
-void DerivativeCache::store(const std::string& key, std::uint64_t body_len, std::uint64_t body_fnv, WriteBody write_body) {
-  if (too_large(key, body_len)) return skipped();
+void DerivativeCache::store(const std::string& key, const std::string& name, std::uint64_t body_len,
+                            std::uint64_t body_fnv, WriteBody write_body) {
   const std::uint64_t total = sizeof(Header) + key.size() + body_len;
   static std::atomic<std::uint64_t> seq{0};
-  const std::string name = file_name(key);
   const fs::path tmp =
       dir_ / (".tmp-" + name + "-" + host_tag() + "-" + std::to_string(::getpid()) + "-" + std::to_string(seq++));
   Header h{};
@@ -387,9 +388,8 @@ void DerivativeCache::note_miss_locked(const std::string& name) {
   }
 }
 
-bool DerivativeCache::admit(const std::string& key, std::uint64_t total, double cost_ms) {
+bool DerivativeCache::admit(const std::string& name, std::uint64_t total, double cost_ms) {
   if (cost_ms >= kAlwaysStoreMs) return true;
-  const std::string name = file_name(key);
   std::lock_guard lock(mu_);
   const bool room = !((limits_.max_files > 0 && stats_.files + 1 > limits_.max_files) ||
                       (limits_.max_bytes > 0 && stats_.bytes + total > limits_.max_bytes));

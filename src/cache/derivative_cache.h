@@ -109,7 +109,9 @@ class DerivativeCache {
   std::size_t doorkeeper_capacity_locked() const;
   // put()'s work: the body comes from `write_body`, which writes it to the descriptor.
   template <class WriteBody>
-  void store(const std::string& key, std::uint64_t body_len, std::uint64_t body_fnv, WriteBody write_body);
+  // `name` is file_name(key); the caller has checked too_large().
+  void store(const std::string& key, const std::string& name, std::uint64_t body_len, std::uint64_t body_fnv,
+             WriteBody write_body);
 
   std::filesystem::path dir_;
   Limits limits_;

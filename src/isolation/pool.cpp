@@ -312,9 +312,8 @@ Result<Answer> Pool::exchange(const std::string& msg, std::string_view op, const
       std::lock_guard lock(stats_mu_);
       ++crashes_[reason];
     }
-    // A spooled render starts again on an empty spool file.
-    const bool rewound = pass < 0 || (::ftruncate(pass, 0) == 0 && ::lseek(pass, 0, SEEK_SET) == 0);
-    if (reason == "killed" && run == 0 && rewound) {
+    // Once, and a spooled render starts again on an empty spool file.
+    if (reason == "killed" && run == 0 && (pass < 0 || (::ftruncate(pass, 0) == 0 && ::lseek(pass, 0, SEEK_SET) == 0))) {
       log::warning("decode helper killed; its job runs again on a new helper",
                    {{"op", std::string(op)}, {"path", file.path}, {"stderr", tail}});
       continue;  // send_and_receive starts the new helper

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <thread>
 
+#include "core/clock.h"
 #include "encode/encode.h"
 #include "pipeline/plan.h"
 #include "pipeline/transform.h"
@@ -174,28 +175,17 @@ int idle_cores() {
 }
 
 namespace {
-thread_local double t_render_cpu_ms = 0;
-
-double clock_ms(clockid_t clock) {
-  timespec t{};
-  ::clock_gettime(clock, &t);
-  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
-}
-
 Result<std::string> render_here(const Context& ctx, const PreparedImage& p, int out_fd);
 }  // namespace
 
-double last_render_cpu_ms() { return t_render_cpu_ms; }
-void set_last_render_cpu_ms(double ms) { t_render_cpu_ms = ms; }
-
-Result<std::string> render_image(const Context& ctx, const PreparedImage& p, int out_fd) {
-  if (ctx.isolation) return render_isolated(*ctx.isolation, ctx, p, out_fd);  // sets the CPU time itself
+Result<std::string> render_image(const Context& ctx, const PreparedImage& p, int out_fd, double* cost_ms) {
+  if (ctx.isolation) return render_isolated(*ctx.isolation, ctx, p, out_fd, cost_ms);
   // In the server process (decode_isolation = "none") neither this thread's CPU time (libvips
   // encodes on its own worker threads) nor the process's (other requests) measures this render:
   // the elapsed time does, at worst too high under load, when the cache then stores more.
   const double start = clock_ms(CLOCK_MONOTONIC);
   auto out = render_here(ctx, p, out_fd);
-  t_render_cpu_ms = clock_ms(CLOCK_MONOTONIC) - start;
+  if (cost_ms) *cost_ms = clock_ms(CLOCK_MONOTONIC) - start;
   return out;
 }
 

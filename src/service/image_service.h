@@ -41,12 +41,10 @@ Result<PreparedImage> prepare_image(const Context& ctx, const iiif::ImageRequest
 // The encoded image, from a decode helper when ctx.isolation is set. With `out_fd` (a spool
 // file, spool.h) the image is written there as it is encoded and the result is empty. Errors:
 // 500 codec.* (codec.crashed: the helper died on this file, now or before).
-Result<std::string> render_image(const Context& ctx, const PreparedImage& p, int out_fd = -1);
-// What this thread's last render_image cost, in ms: a helper's process CPU time for it
-// (libvips' threads included), or the elapsed time of a render in the server process. The
-// derivative cache weighs a second render by it.
-double last_render_cpu_ms();
-void set_last_render_cpu_ms(double ms);  // render_isolated's, from the helper's answer
+// `cost_ms`, when given, gets what the render cost (the derivative cache weighs a second render
+// by it): a helper's process CPU time for it (libvips' threads included), or the elapsed time
+// of a render in the server process.
+Result<std::string> render_image(const Context& ctx, const PreparedImage& p, int out_fd = -1, double* cost_ms = nullptr);
 
 // The resampling kernel the configuration chooses for an output format.
 ScalingQuality scaling_for(const Context& ctx, iiif::Format f);

@@ -6,6 +6,7 @@
 
 #include <vips/vips.h>
 
+#include "core/clock.h"
 #include "core/metrics.h"
 #include "source/codec.h"
 
@@ -225,14 +226,12 @@ Result<isolation::Answer> do_render(std::string_view body, int spool_fd) {
   // decoders'. Global to libvips, so only here, where one job at a time runs; back to one for
   // the next.
   vips_concurrency_set(p.threads);
-  timespec t0{}, t1{};
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);  // one job at a time: the whole process is this render
+  const double start = clock_ms(CLOCK_PROCESS_CPUTIME_ID);  // one job at a time: the whole process is this render
   auto out = render_image(ctx, p, spool_fd);
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+  const double cpu_ms = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - start;
   vips_concurrency_set(1);
   const auto counts = source::take_tile_cache_counts();
   if (!out) return out.error();
-  const double cpu_ms = static_cast<double>(t1.tv_sec - t0.tv_sec) * 1e3 + static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e6;
   return isolation::Answer{json{{"tile_hits", counts.hits}, {"tile_misses", counts.misses}, {"cpu_ms", cpu_ms}},
                            std::move(*out)};
 }
@@ -322,13 +321,14 @@ source::HeaderLoaders isolated_loaders(std::shared_ptr<isolation::Pool> pool) {
   return l;
 }
 
-Result<std::string> render_isolated(isolation::Pool& pool, const Context& ctx, const PreparedImage& p, int out_fd) {
+Result<std::string> render_isolated(isolation::Pool& pool, const Context& ctx, const PreparedImage& p, int out_fd,
+                                    double* cost_ms) {
   // JPEG 2000 renders go through the helper's decoded-tile cache (source/jp2/tile_cache.h).
   const auto affinity = p.shape.format == source::SourceFormat::jp2 ? isolation::Affinity::pixels : isolation::Affinity::header;
   auto a = pool.call("render", render_job(ctx, p), key_of(p.file.path, p.file.mtime_ns, p.file.bytes), affinity, out_fd);
   if (!a) return a.error();
   metrics().tile_cache(a->meta.value("tile_hits", std::uint64_t{0}), a->meta.value("tile_misses", std::uint64_t{0}));
-  set_last_render_cpu_ms(a->meta.value("cpu_ms", 0.0));
+  if (cost_ms) *cost_ms = a->meta.value("cpu_ms", 0.0);
   return std::move(a->payload);
 }
 

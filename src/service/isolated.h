@@ -19,7 +19,8 @@ namespace sipi::service {
 source::HeaderLoaders isolated_loaders(std::shared_ptr<isolation::Pool> pool);
 
 // render_image's work in a helper. Errors: those of render_image, and 500 codec.crashed.
-Result<std::string> render_isolated(isolation::Pool& pool, const Context& ctx, const PreparedImage& p, int out_fd = -1);
+Result<std::string> render_isolated(isolation::Pool& pool, const Context& ctx, const PreparedImage& p, int out_fd = -1,
+                                    double* cost_ms = nullptr);
 
 // The Essentials packet of a service file (exiv2 reads TIFF tags): in a helper when `pool` is set.
 Result<std::optional<metadata::Essentials>> read_essentials(isolation::Pool* pool, const SourceFile& f);

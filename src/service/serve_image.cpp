@@ -55,9 +55,9 @@ Result<ImageBody> serve_image(const Context& ctx, const PreparedImage& p) {
       if (!said.exchange(true)) log::warning("spool file unavailable; large outputs are held in memory", {{"error", s.error().message}});
     }
   }
-  auto body = render_image(ctx, p, spool ? spool->fd : -1);
   // What a second render would cost: the cache stores cheap derivatives only once they recur.
-  const double cost_ms = last_render_cpu_ms();
+  double cost_ms = 0;
+  auto body = render_image(ctx, p, spool ? spool->fd : -1, &cost_ms);
   metrics().image_rendered();
   if (!ctx.isolation) {  // a helper's counts come with its answer (isolated.cpp)
     const auto counts = source::take_tile_cache_counts();

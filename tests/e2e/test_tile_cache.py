@@ -54,16 +54,21 @@ def tile_pixels(server, ident, region, size="max"):
     return decode(body)
 
 
+def assert_source_pixels(on, off, ident, region, pixels):
+    """`region` at full resolution is the source's pixels exactly, with the cache and without."""
+    x, y, w, h = map(int, region.split(","))
+    got = tile_pixels(on, ident, region)
+    assert np.array_equal(got, pixels[y:y + h, x:x + w]), region
+    assert np.array_equal(tile_pixels(off, ident, region), got), region
+
+
 @pytest.mark.parametrize("ident,misses,hits", [("classic.jp2", 2, 2), ("ht.j2c", 1, 3)])
 def test_viewer_tiles_share_one_decoded_codestream_tile(tmp_path, images, ident, misses, hits):
     root, pixels = images
     with with_and_without_cache(tmp_path, root) as (on, off):
         assert metric(on, "sipi_decoded_tile_cache_bytes") == 128 * 2**20
         for region in SIBLINGS:
-            x, y, w, h = map(int, region.split(","))
-            got = tile_pixels(on, ident, region)
-            assert np.array_equal(got, pixels[y:y + h, x:x + w]), region
-            assert np.array_equal(tile_pixels(off, ident, region), got), region
+            assert_source_pixels(on, off, ident, region, pixels)
         # Sent one after the other, the four go to the same decode helper: the first classic
         # touch decodes only its quarter, the second the whole tile, which the last two share.
         assert metric(on, "sipi_decoded_tile_cache_misses_total") == misses
@@ -82,10 +87,7 @@ def test_ht_regions_across_many_tiles_share_them(tmp_path, images, ident, misses
     root, pixels = images
     with with_and_without_cache(tmp_path, root) as (on, off):
         for region in ["100,100,1100,900", "50,50,1200,950"]:
-            x, y, w, h = map(int, region.split(","))
-            got = tile_pixels(on, ident, region)
-            assert np.array_equal(got, pixels[y:y + h, x:x + w]), region
-            assert np.array_equal(tile_pixels(off, ident, region), got), region
+            assert_source_pixels(on, off, ident, region, pixels)
         assert metric(on, "sipi_decoded_tile_cache_misses_total") == misses
         assert metric(on, "sipi_decoded_tile_cache_hits_total") == hits
 

@@ -14,7 +14,6 @@
 #include "support/openjpeg.h"
 
 namespace sipi::source {
-namespace {
 
 bool is_raw_codestream(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -22,6 +21,8 @@ bool is_raw_codestream(const std::filesystem::path& path) {
   in.read(reinterpret_cast<char*>(m), 2);
   return m[0] == 0xff && m[1] == 0x4f;
 }
+
+namespace {
 
 Result<ImageShape> probe_jp2(const std::filesystem::path& path) {
   opj::Stream stream(

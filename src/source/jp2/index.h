@@ -70,6 +70,9 @@ std::optional<Jp2Index> index_jp2(const std::filesystem::path& path);
 Result<Pixels> decode_jp2_pixels(const std::filesystem::path& path, const Jp2Index& index, int reduce, Rect rect,
                                  int threads = 1);
 
+// Whether the file is a bare codestream (.j2k, .j2c) rather than a JP2 file (codec.cpp).
+bool is_raw_codestream(const std::filesystem::path& path);
+
 // The same without an index, OpenJPEG reading the file itself: for files with an image offset
 // (shape.origin), where libvips 8.14's loader crashes or returns wrong pixels. An HT file
 // (shape.ht) is decoded whole at the level (OpenJPEG 2.5.0 decodes parts of HT code-blocks wrongly).

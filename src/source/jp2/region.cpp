@@ -148,10 +148,8 @@ Result<Pixels> decode_jp2_file_pixels(const std::filesystem::path& path, const I
   const Area area = shape.ht ? Area{u(x0), u(y0), u(x1), u(y1), u(lx), u(ly)}
                              : Area{u(std::max(x0, lx * f)), u(std::max(y0, ly * f)), u(std::min(x1, (lx + rect.w) * f)),
                                     u(std::min(y1, (ly + rect.h) * f)), u(lx), u(ly)};
-  char magic[2] = {0, 0};
-  jp2::File file(path);
-  const bool raw = file.fd >= 0 && file.read(0, magic, 2) && magic[0] == '\xFF' && magic[1] == '\x4F';
-  return decode_area(path, stream.get(), raw ? OPJ_CODEC_J2K : OPJ_CODEC_JP2, reduce, area, rect, threads);
+  return decode_area(path, stream.get(), is_raw_codestream(path) ? OPJ_CODEC_J2K : OPJ_CODEC_JP2, reduce, area, rect,
+                     threads);
 }
 
 Result<vips::VImage> decode_jp2_region(const std::filesystem::path& path, const Jp2Index& ix,

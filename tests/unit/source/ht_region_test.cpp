@@ -19,6 +19,11 @@ using sipi::Rect;
 
 namespace {
 
+std::string codestream(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
 class HtRegion : public sipi::test::Jp2Samples {
  protected:
   static void SetUpTestSuite() { make_samples(11); }
@@ -50,15 +55,16 @@ class HtRegion : public sipi::test::Jp2Samples {
     }
   }
 
+  // ojph_compress's lossless codestream of the sample in 256² tiles, 4 levels, written to `path`.
+  static std::string lossless_256(const std::string& path) {
+    run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + path + "' -reversible true -num_decomps 4 -tile_size '{256,256}'");
+    return codestream(path);
+  }
+
   // A file whose first tile-part header holds a marker OpenJPH 0.9 would skip: that tile goes
   // to OpenJPEG, with the source's pixels, and the others stay OpenJPH's.
   static void tile_part_marker_goes_to_openjpeg(const std::string& cs, const std::string& name);
 };
-
-std::string codestream(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 // A COC segment repeating COD's own values for component 0 (so the pixels do not change): Lcoc 9,
 // component 0, Scoc 0, then COD's SPcod (levels, xcb, ycb, style, transform). "" without COD.
@@ -135,9 +141,7 @@ TEST_F(HtRegion, SipiWriterLosslessAndLossy) {
 // A COC marker (here repeating COD's own values for component 0, so the pixels do not change) in
 // a tile-part header: OpenJPH 0.9 would skip it, so the decoder declines and OpenJPEG decodes.
 TEST_F(HtRegion, CocMarkerGoesToOpenJpeg) {
-  run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + p("g.j2c") +
-      "' -reversible true -num_decomps 4 -tile_size '{256,256}'");
-  const std::string cs = codestream(p("g.j2c"));
+  const std::string cs = lossless_256(p("g.j2c"));
   const std::string coc = coc_like_cod(cs);
   ASSERT_FALSE(coc.empty());
   tile_part_marker_goes_to_openjpeg(with_tile_part_segment(cs, coc), "h.j2c");
@@ -146,9 +150,7 @@ TEST_F(HtRegion, CocMarkerGoesToOpenJpeg) {
 // The other tile-part markers OpenJPH 0.9 skips, each harmless here (so OpenJPEG's pixels are
 // the source's): a region of interest shifted by nothing, and a progression change to the same order.
 TEST_F(HtRegion, RgnAndPocMarkersGoToOpenJpeg) {
-  run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + p("k.j2c") +
-      "' -reversible true -num_decomps 4 -tile_size '{256,256}'");
-  const std::string cs = codestream(p("k.j2c"));
+  const std::string cs = lossless_256(p("k.j2c"));
   const std::string poc = poc_like_cod(cs);
   ASSERT_FALSE(poc.empty());
   tile_part_marker_goes_to_openjpeg(with_tile_part_segment(cs, kNeutralRgn), "rgn.j2c");
@@ -178,9 +180,7 @@ void HtRegion::tile_part_marker_goes_to_openjpeg(const std::string& cs, const st
 // The same COC in the main header: OpenJPH would skip it for every tile, so the index marks the
 // file as OpenJPEG's (scanned once, not per request) and the decoder declines every region.
 TEST_F(HtRegion, CocMarkerInTheMainHeaderGoesToOpenJpeg) {
-  run("ojph_compress -i '" + p("rgb.ppm") + "' -o '" + p("i.j2c") +
-      "' -reversible true -num_decomps 4 -tile_size '{256,256}'");
-  std::string cs = codestream(p("i.j2c"));
+  std::string cs = lossless_256(p("i.j2c"));
   const std::size_t cod = cs.find("\xFF\x52");
   ASSERT_NE(cod, std::string::npos);
   const std::string coc = coc_like_cod(cs);
